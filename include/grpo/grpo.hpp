@@ -1,0 +1,7 @@
+#pragma once
+// The umbrella header: everything grpo offers on the host. CUDA users include
+// <grpo/exec/cuda.cuh> in their .cu files in addition.
+#include <grpo/core/error.hpp>
+#include <grpo/core/groups.hpp>
+#include <grpo/core/macros.hpp>
+#include <grpo/core/reduce.hpp>

@@ -1,0 +1,23 @@
+# cmake -DCXX=... -DFLAGS=... -DSRC=... -P run_failtest.cmake
+file(STRINGS ${SRC} _expect REGEX "^// expect: ")
+if(NOT _expect)
+  message(FATAL_ERROR "${SRC}: no `// expect:` line")
+endif()
+execute_process(COMMAND ${CXX} ${FLAGS} -DGRPO_FAILTEST_CONTROL ${SRC}
+  RESULT_VARIABLE rc_ok OUTPUT_VARIABLE out_ok ERROR_VARIABLE out_ok)
+if(NOT rc_ok EQUAL 0)
+  message(FATAL_ERROR "${SRC}: the control variant must compile, but:\n${out_ok}")
+endif()
+execute_process(COMMAND ${CXX} ${FLAGS} ${SRC}
+  RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE out)
+if(rc EQUAL 0)
+  message(FATAL_ERROR "${SRC}: compiled, but it must not")
+endif()
+foreach(line IN LISTS _expect)
+  string(REPLACE "// expect: " "" text "${line}")
+  string(FIND "${out}" "${text}" pos)
+  if(pos EQUAL -1)
+    message(FATAL_ERROR "${SRC}: failed to compile, but without the message `${text}`:\n${out}")
+  endif()
+endforeach()
+message(STATUS "${SRC}: rejected with the expected message")
