@@ -1,0 +1,118 @@
+// grpo::simd::exp against std::exp in double: max ulp error over a dense sweep of the whole float
+// range (every float where the result is subnormal), the special values, and bitwise agreement of
+// the AVX2 and scalar versions.
+#include <grpo/core/vexp.hpp>
+
+#include <catch2/catch.hpp>
+
+#include <bit>
+#include <cmath>
+#include <cstdint>
+#include <limits>
+#include <vector>
+
+namespace {
+
+// Error of y in units in the last place of the float nearest to the exact value.
+double ulp_error(float y, double exact) {
+  if (std::isinf(exact) || exact > std::numeric_limits<float>::max()) return std::isinf(y) ? 0.0 : 1e9;
+  const float nearest = static_cast<float>(exact);
+  double ulp;
+  if (std::fabs(exact) < std::numeric_limits<float>::min()) {
+    ulp = std::ldexp(1.0, -149);  // subnormal spacing
+  } else {
+    int e = 0;
+    std::frexp(static_cast<double>(nearest == 0 ? std::numeric_limits<float>::min() : nearest), &e);
+    ulp = std::ldexp(1.0, e - 24);
+  }
+  return std::fabs(static_cast<double>(y) - exact) / ulp;
+}
+
+// Runs the library's dispatching array exp over xs and returns the max ulp error.
+double max_ulp(const std::vector<float>& xs, float* worst_x) {
+  std::vector<float> ys(xs.size());
+  grpo::simd::exp(xs.data(), ys.data(), static_cast<grpo::index_t>(xs.size()));
+  double worst = 0;
+  for (std::size_t i = 0; i < xs.size(); ++i) {
+    const double err = ulp_error(ys[i], std::exp(static_cast<double>(xs[i])));
+    if (err > worst) {
+      worst = err;
+      *worst_x = xs[i];
+    }
+  }
+  return worst;
+}
+
+}  // namespace
+
+TEST_CASE("vexp: max ulp error over a dense sweep of the float range", "[vexp]") {
+  // every 61st float bit pattern from -104 to 89 (~35M points), through both signs
+  std::vector<float> xs;
+  const auto lo = std::bit_cast<std::uint32_t>(-104.0f);  // negative: bit patterns descend to -0
+  for (std::uint32_t b = lo; b > 0x80000000u; b -= std::min<std::uint32_t>(61u, b - 0x80000000u))
+    xs.push_back(std::bit_cast<float>(b));
+  const auto hi = std::bit_cast<std::uint32_t>(89.0f);
+  for (std::uint32_t b = 0; b <= hi; b += 61) xs.push_back(std::bit_cast<float>(b));
+  float worst_x = 0;
+  const double worst = max_ulp(xs, &worst_x);
+  INFO("max ulp error " << worst << " at x = " << worst_x << " over " << xs.size() << " points");
+  WARN("vexp dense sweep: max ulp error " << worst << " at x = " << worst_x);
+  CHECK(worst <= 2.0);
+}
+
+TEST_CASE("vexp: every float whose exp is subnormal or near overflow", "[vexp]") {
+  std::vector<float> xs;
+  for (float x = -104.0f; x <= -87.0f; x = std::nextafter(x, 0.0f)) xs.push_back(x);
+  for (float x = 88.0f; x <= 89.0f; x = std::nextafter(x, 100.0f)) xs.push_back(x);
+  float worst_x = 0;
+  const double worst = max_ulp(xs, &worst_x);
+  INFO("max ulp error " << worst << " at x = " << worst_x << " over " << xs.size() << " points");
+  WARN("vexp subnormal/overflow sweep: max ulp error " << worst << " at x = " << worst_x);
+  CHECK(worst <= 2.0);
+}
+
+TEST_CASE("vexp: special values", "[vexp]") {
+  const float inf = std::numeric_limits<float>::infinity();
+  const float nan = std::numeric_limits<float>::quiet_NaN();
+  const float fmax = std::numeric_limits<float>::max();
+  const std::vector<float> xs = {-inf, inf, nan, -nan, 0.0f, -0.0f, fmax, -fmax, 1e-45f, -1e-45f,
+                                 88.72283f, 88.72284f, 88.7229f, -103.972f, -103.973f, -104.5f, 1000.f,
+                                 -1000.f, 1.0f, -1.0f, 0.5f, 10.f, 16.f, 17.f};
+  std::vector<float> ys(xs.size());
+  grpo::simd::exp(xs.data(), ys.data(), static_cast<grpo::index_t>(xs.size()));
+  for (std::size_t i = 0; i < xs.size(); ++i) {
+    const double exact = std::exp(static_cast<double>(xs[i]));
+    INFO("x = " << xs[i] << " got " << ys[i] << " exact " << exact);
+    if (std::isnan(xs[i])) {
+      CHECK(std::isnan(ys[i]));
+    } else if (exact > fmax) {
+      CHECK(ys[i] == inf);
+    } else {
+      CHECK(ulp_error(ys[i], exact) <= 2.0);
+      CHECK(ys[i] >= 0.0f);
+    }
+    if (std::isnan(xs[i])) CHECK(std::isnan(grpo::simd::exp_scalar(xs[i])));
+    else CHECK(grpo::simd::exp_scalar(xs[i]) == ys[i]);
+  }
+  CHECK(ys[0] == 0.0f);
+  CHECK(ys[1] == inf);
+}
+
+TEST_CASE("vexp: the AVX2 and scalar versions agree bit for bit", "[vexp]") {
+  if (!grpo::simd::has_avx2()) {
+    WARN("no AVX2 on this CPU: only the scalar path is tested");
+    return;
+  }
+  std::vector<float> xs;
+  for (std::uint32_t b = 0; b < 0xffffffffu - 4099u; b += 4099u) xs.push_back(std::bit_cast<float>(b));
+  std::vector<float> ys(xs.size());
+  grpo::simd::exp(xs.data(), ys.data(), static_cast<grpo::index_t>(xs.size()));
+  std::size_t mismatches = 0;
+  for (std::size_t i = 0; i < xs.size(); ++i) {
+    const float s = grpo::simd::exp_scalar(xs[i]);
+    const bool same = std::bit_cast<std::uint32_t>(s) == std::bit_cast<std::uint32_t>(ys[i]) ||
+                      (std::isnan(s) && std::isnan(ys[i]));
+    mismatches += same ? 0 : 1;
+  }
+  CHECK(mismatches == 0);
+}
