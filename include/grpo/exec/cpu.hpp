@@ -1,0 +1,127 @@
+#pragma once
+// CPU backends of the fused objective pass: grpo::exec::serial and grpo::exec::parallel.
+//
+// Determinism: the unit of work is one sequence. Each sequence's prepass summary and pass
+// partials are computed by one thread, in token order, and stored in the workspace; the
+// sequences' values are then combined by one thread in sequence order. Thread count and
+// schedule therefore cannot change a single bit of the results.
+#include <grpo/core/error.hpp>
+#include <grpo/core/reduce.hpp>
+#include <grpo/exec/policy.hpp>
+#include <grpo/objective/fused.hpp>
+
+#include <algorithm>
+#include <cmath>
+#include <vector>
+
+#if defined(_OPENMP)
+#include <omp.h>
+#endif
+
+namespace grpo {
+
+namespace detail {
+
+template <class F>
+void for_each_sequence(exec::serial, index_t n, F&& f) {
+  for (index_t i = 0; i < n; ++i) f(i);
+}
+
+template <class F>
+void for_each_sequence(exec::parallel p, index_t n, F&& f) {
+#if defined(_OPENMP)
+  const int threads = p.num_threads > 0 ? p.num_threads : omp_get_max_threads();
+#pragma omp parallel for schedule(dynamic, 4) num_threads(threads)
+  for (index_t i = 0; i < n; ++i) f(i);
+#else
+  (void)p;
+  for (index_t i = 0; i < n; ++i) f(i);
+#endif
+}
+
+/// The (1 − keep_fraction) quantile of the in-token entropies, with linear interpolation
+/// between order statistics (torch.quantile's default). NaN-free input assumed (validated).
+template <class O, class Real>
+double entropy_threshold(const O& obj, const token_batch<Real>& b, double keep_fraction) {
+  std::vector<double> v;
+  for (index_t i = 0; i < b.N; ++i) {
+    if (!sequence_kept(obj, b, i)) continue;
+    const index_t end = b.row_end(i);
+    for (index_t t = 0; t < end; ++t)
+      if (b.in(i, t)) v.push_back(double(b.entropy[b.flat(i, t)]));
+  }
+  if (v.empty()) return inf();
+  std::sort(v.begin(), v.end());
+  const double q = 1.0 - keep_fraction;
+  const double pos = q * double(v.size() - 1);
+  const std::size_t lo = std::size_t(std::floor(pos));
+  const std::size_t hi = std::min(lo + 1, v.size() - 1);
+  return v[lo] + (pos - double(lo)) * (v[hi] - v[lo]);
+}
+
+}  // namespace detail
+
+/// Bytes of workspace `evaluate` uses for N sequences (a smaller or absent workspace makes the
+/// CPU backend allocate its own).
+template <class O>
+std::size_t workspace_bytes(const O&, index_t N) {
+  return objective_workspace_bytes(N);
+}
+
+/// Evaluates the objective without validating the inputs (the caller vouches for them; a
+/// non-finite input then propagates as NaN into the loss and gradients).
+template <class O, class Real, class Exec = exec::serial, batch_reduction R = local_reduction>
+  requires is_objective<O> && exec::is_cpu_policy<Exec>
+status evaluate(unchecked_t, const O& objective_in, const token_batch<Real>& b,
+                const gradient_out<Real>& grad, objective_result& out, Exec exec = {},
+                const R& reduction = {}, workspace ws = {}, double zero_std_fraction = 0.0) {
+  O obj = objective_in;
+  if constexpr (O::template has<correction::top_entropy>) {
+    auto& te = obj.corrections.template get<correction::top_entropy>();
+    if (te.threshold != te.threshold) te.threshold = detail::entropy_threshold(obj, b, te.keep_fraction);
+  }
+  const index_t N = b.N;
+  std::vector<unsigned char> own;
+  void* mem = ws.data;
+  if (mem == nullptr || ws.bytes < objective_workspace_bytes(N)) {
+    own.resize(objective_workspace_bytes(N));
+    mem = own.data();
+  }
+  auto* summaries = static_cast<sequence_summary*>(mem);
+  auto* partials = reinterpret_cast<pass_partial*>(summaries + N);
+
+  // (a) prepass
+  detail::for_each_sequence(exec, N, [&](index_t i) { summaries[i] = summarize_sequence(obj, b, i); });
+  // (b) totals, in sequence order, then the reduction hook
+  double tokens = 0;
+  for (index_t i = 0; i < N; ++i) tokens += summaries[i].length;
+  batch_totals totals = local_totals(tokens, N, b.T);
+  reduce_totals(totals, reduction);
+  // (c) token body
+  detail::for_each_sequence(exec, N, [&](index_t i) {
+    pass_partial p;
+    const double w = obj.aggregation.weight(summaries[i].length, totals);
+    sequence_step(obj, b, i, summaries[i], w, grad, p);
+    partials[i] = p;
+  });
+  // (d) combine in sequence order
+  pass_partial all;
+  for (index_t i = 0; i < N; ++i) combine(all, partials[i]);
+  out.loss = all.loss;
+  out.stats = finalize_statistics(all, zero_std_fraction);
+  out.totals = totals;
+  return {};
+}
+
+/// Validates the inputs (see grpo::validate), then evaluates the objective: the loss, dL/dlogp
+/// into `grad` (written or accumulated, per grad.mode) and the statistics, in one fused pass.
+template <class O, class Real, class Exec = exec::serial, batch_reduction R = local_reduction>
+  requires is_objective<O> && exec::is_cpu_policy<Exec>
+status evaluate(const O& obj, const token_batch<Real>& b, const gradient_out<Real>& grad,
+                objective_result& out, Exec exec = {}, const R& reduction = {},
+                workspace ws = {}, double zero_std_fraction = 0.0) {
+  GRPO_TRY(validate(obj, b));
+  return evaluate(unchecked, obj, b, grad, out, exec, reduction, ws, zero_std_fraction);
+}
+
+}  // namespace grpo
