@@ -1,0 +1,73 @@
+#pragma once
+// The online softmax statistics of one row of scaled logits z' = z/τ, built one element (or one
+// partial row) at a time, in a single read of the row (algorithms.md §7):
+//   m = max z'                         running maximum
+//   s = Σ_v exp(z'_v − m)              sum of exponentials relative to m
+//   w = Σ_v exp(z'_v − m)·(z'_v − m)   entropy numerator, also relative to m
+// From them: logsumexp = m + log s and the entropy H = −Σ p log p = log s − w/s (p_v = exp(z'_v − m)/s).
+// When the maximum moves from m to M, each term gains the factor c = exp(m − M) and its offset
+// (z' − m) becomes (z' − M) = (z' − m) + (m − M), so  s ← c·s,  w ← c·(w + s·(m − M)).
+// Masked entries (z = −inf) add exp(−inf) = 0 to s and nothing to w (p log p → 0).
+#include <grpo/core/macros.hpp>
+
+#include <cmath>
+
+namespace grpo::logprob {
+
+template <class Acc = float>
+struct softmax_stats {
+  float m = -INFINITY;
+  Acc s = 0;
+  Acc w = 0;
+
+  /// Adds one scaled logit z' = z/τ.
+  GRPO_HD void add(float zs) {
+    if (zs == -INFINITY) return;  // masked: probability 0, no entropy contribution
+    if (zs > m) {
+      rescale_to(zs);
+    } else if (!(zs <= m)) {  // NaN: poison the sum so the caller sees it
+      s = static_cast<Acc>(NAN);
+      return;
+    }
+    const Acc d = static_cast<Acc>(zs - m);
+    const Acc e = static_cast<Acc>(::expf(zs - m));
+    s += e;
+    w += e * d;
+  }
+
+  /// Combines the statistics of two disjoint parts of the row.
+  GRPO_HD void merge(const softmax_stats& o) {
+    if (!(o.s == o.s)) {
+      s = o.s;
+      return;
+    }
+    if (o.s == 0) return;
+    if (o.m > m) rescale_to(o.m);
+    const Acc c = static_cast<Acc>(::expf(o.m - m));
+    const Acc dm = static_cast<Acc>(o.m - m);
+    s += c * o.s;
+    w += c * (o.w + o.s * dm);
+  }
+
+  /// Moves the reference maximum up to m_new (m_new >= m).
+  GRPO_HD void rescale_to(float m_new) {
+    if (s != 0) {
+      const Acc c = static_cast<Acc>(::expf(m - m_new));
+      w = c * (w + s * static_cast<Acc>(m - m_new));
+      s = c * s;
+    }
+    m = m_new;
+  }
+
+  /// log Σ exp(z'): −inf for an all-masked row, NaN if the row held a NaN or +inf.
+  [[nodiscard]] GRPO_HD float lse() const { return m + static_cast<float>(log_s()); }
+  [[nodiscard]] GRPO_HD float entropy() const { return static_cast<float>(log_s() - w / s); }
+
+ private:
+  GRPO_HD Acc log_s() const {
+    if constexpr (sizeof(Acc) == sizeof(float)) return ::logf(s);
+    else return ::log(s);
+  }
+};
+
+}  // namespace grpo::logprob
