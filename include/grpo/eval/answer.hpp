@@ -82,8 +82,15 @@ inline std::optional<std::string_view> last_number(std::string_view text) {
     else
       break;
   }
-  if (begin > 0 && text[begin - 1] == '$') --begin;
-  if (begin > 0 && (text[begin - 1] == '-' || text[begin - 1] == '+')) --begin;
+  // "$-5", "-$5", "$5", "-5": at most one `$` and one sign, in either order
+  bool dollar = false, sign = false;
+  while (begin > 0) {
+    const char c = text[begin - 1];
+    if (c == '$' && !dollar) dollar = true;
+    else if ((c == '-' || c == '+') && !sign) sign = true;
+    else break;
+    --begin;
+  }
   return text.substr(begin, end - begin);
 }
 
@@ -178,6 +185,14 @@ inline std::string canonical_decimal(bool negative, std::string_view int_digits,
   return out;
 }
 
+inline std::string fraction_text(bool negative, std::int64_t p, std::int64_t q) {
+  std::string out = negative ? "-" : "";
+  out += std::to_string(p);
+  out += '/';
+  out += std::to_string(q);
+  return out;
+}
+
 // p/q reduced; an exact decimal when q has only the prime factors 2 and 5, else "p/q".
 inline std::optional<std::string> canonical_fraction(bool negative, std::string_view num,
                                                      std::string_view den) {
@@ -191,20 +206,20 @@ inline std::optional<std::string> canonical_fraction(bool negative, std::string_
   while (rest % 2 == 0) rest /= 2, ++twos;
   while (rest % 5 == 0) rest /= 5, ++fives;
   if (rest != 1) {
-    return (negative ? "-" : "") + std::to_string(p) + "/" + std::to_string(q);
+    return fraction_text(negative, p, q);
   }
   // p/q = p·(10^m/q) / 10^m with m = max(twos, fives)
   const std::int64_t m = twos > fives ? twos : fives;
-  if (m > 18) return (negative ? "-" : "") + std::to_string(p) + "/" + std::to_string(q);
+  if (m > 18) return fraction_text(negative, p, q);
   std::int64_t scale = 1;
   for (std::int64_t k = 0; k < m; ++k) scale *= 10;  // q | 10^m <= 10^18
   std::int64_t scaled = 0;
   if (__builtin_mul_overflow(p, scale / q, &scaled)) {
-    return (negative ? "-" : "") + std::to_string(p) + "/" + std::to_string(q);
+    return fraction_text(negative, p, q);
   }
   std::string digits = std::to_string(scaled);
-  if (static_cast<std::int64_t>(digits.size()) <= m)
-    digits.insert(0, static_cast<std::size_t>(m) - digits.size() + 1, '0');
+  if (static_cast<std::int64_t>(digits.size()) <= m)  // pad so at least one integer digit is left
+    digits = std::string(static_cast<std::size_t>(m) - digits.size() + 1, '0') + digits;
   const auto split = digits.size() - static_cast<std::size_t>(m);
   return canonical_decimal(negative, std::string_view(digits).substr(0, split),
                            std::string_view(digits).substr(split));
