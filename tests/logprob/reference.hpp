@@ -9,6 +9,7 @@
 #include <cmath>
 #include <cstdint>
 #include <limits>
+#include <type_traits>
 #include <vector>
 
 namespace grpo_test::logprob_ref {
@@ -57,6 +58,13 @@ std::vector<double> backward(Get get, std::int64_t tokens, std::int64_t vocab, c
   return dz;
 }
 
+/// An input element in double: float and bf16 through float, double as is.
+template <class T>
+double as_double(T x) {
+  if constexpr (std::is_same_v<T, double>) return x;
+  else return static_cast<double>(static_cast<float>(x));
+}
+
 /// Materialised logits z = h·Wᵀ in double: h [tokens, H], W [vocab, H].
 template <class T>
 std::vector<double> linear_logits(const T* h, const T* w, std::int64_t tokens, std::int64_t hidden, std::int64_t vocab) {
@@ -65,8 +73,7 @@ std::vector<double> linear_logits(const T* h, const T* w, std::int64_t tokens, s
     for (std::int64_t v = 0; v < vocab; ++v) {
       double acc = 0;
       for (std::int64_t k = 0; k < hidden; ++k)
-        acc += static_cast<double>(static_cast<float>(h[t * hidden + k])) *
-               static_cast<double>(static_cast<float>(w[v * hidden + k]));
+        acc += as_double(h[t * hidden + k]) * as_double(w[v * hidden + k]);
       z[static_cast<std::size_t>(t * vocab + v)] = acc;
     }
   return z;
@@ -86,8 +93,8 @@ linear_grads linear_backward(const std::vector<double>& G, const T* h, const T* 
     for (std::int64_t v = 0; v < vocab; ++v) {
       const double gv = G[static_cast<std::size_t>(t * vocab + v)];
       for (std::int64_t k = 0; k < hidden; ++k) {
-        r.dh[static_cast<std::size_t>(t * hidden + k)] += gv * static_cast<double>(static_cast<float>(w[v * hidden + k]));
-        r.dw[static_cast<std::size_t>(v * hidden + k)] += gv * static_cast<double>(static_cast<float>(h[t * hidden + k]));
+        r.dh[static_cast<std::size_t>(t * hidden + k)] += gv * as_double(w[v * hidden + k]);
+        r.dw[static_cast<std::size_t>(v * hidden + k)] += gv * as_double(h[t * hidden + k]);
       }
     }
   return r;

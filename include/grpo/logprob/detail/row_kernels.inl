@@ -70,7 +70,8 @@ void row_backward(const T* z, T* dz, index_t vocab, index_t target, float inv_ta
                   float g_entropy, float entropy) {
   using vec = typename ops::vec;
   constexpr index_t W = ops::width;
-  const float z_target = to_float(z[target]);  // read before an in-place overwrite
+  // read before an in-place overwrite; target < 0: the chosen token is not in this (partial) row
+  const float z_target = target >= 0 ? to_float(z[target]) : 0.0f;
   // below −150, p = exp(log p) is already 0: the clamp keeps 0·(−inf) out of the entropy term
   constexpr float log_p_floor = -150.0f;
   const vec vt = ops::set1(inv_tau), vneg_lse = ops::set1(-lse);
@@ -94,6 +95,7 @@ void row_backward(const T* z, T* dz, index_t vocab, index_t target, float inv_ta
     if constexpr (Entropy) k += g_entropy * ((log_p < log_p_floor ? log_p_floor : log_p) + entropy);
     dz[v] = from_float<T>(-inv_tau * p * k);
   }
+  if (target < 0) return;
   const float log_p = std::fma(z_target, inv_tau, -lse);
   const float p = simd::exp_scalar(log_p);
   float k = g;

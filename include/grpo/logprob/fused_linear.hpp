@@ -1,0 +1,247 @@
+#pragma once
+// Fused-linear log-prob on the CPU (algorithms.md §7, performance.md path 3): from hidden states
+// h [tokens, H] and the output matrix W [V, H] (both row-major fp32), the logits z = h·Wᵀ are
+// made one chunk [Tc, Vc] at a time by an Eigen GEMM and folded straight into the online softmax
+// statistics of each token, so [tokens, V] never exists: the extra memory is Tc·Vc floats plus a
+// few numbers per token of the chunk.
+//   forward : logp[t] = z[t,y_t]/τ − lse_t  (+ entropy H_t, + lse_t kept for the backward)
+//   backward: G = dL/dz chunk (selective_log_softmax.hpp's formula, from the saved lse and H),
+//             dL/dh += G·W_c,  dL/dW_c += Gᵀ·h_c   (3 GEMMs per chunk: 6·N·H·V flops in all,
+//             the backward recomputes z: 2·N·H·V more)
+//
+//   grpo::logprob::fused_linear_options opt;            // temperature, token_chunk, vocab_chunk
+//   auto bytes = grpo::logprob::fused_linear_workspace_bytes(N, H, V, opt);
+//   GRPO_TRY(fused_linear_forward(h, W, N, H, V, y, opt, logp, nullptr, lse));          // workspace
+//   GRPO_TRY(fused_linear_backward(h, W, N, H, V, y, opt, lse, dlogp, dh, dW));         // allocated
+// Both take an optional caller workspace {ptr, bytes}; without one they allocate it and report a
+// failed allocation as errc::out_of_memory.
+#include <grpo/logprob/selective_log_softmax.hpp>
+#include <grpo/logprob/softmax_stats.hpp>
+
+#include <Eigen/Core>
+
+#include <algorithm>
+#include <cstddef>
+#include <limits>
+#include <memory>
+#include <new>
+
+namespace grpo::logprob {
+
+struct fused_linear_options {
+  float temperature = 1.0f;
+  index_t token_chunk = 1024;  ///< Tc: tokens per chunk (need not divide the token count)
+  index_t vocab_chunk = 4096;  ///< Vc: vocabulary rows of W per chunk (need not divide V)
+  simd_path path = simd_path::automatic;
+};
+
+/// A caller-provided workspace; {nullptr, 0} lets the call allocate its own.
+struct workspace {
+  void* data = nullptr;
+  std::size_t bytes = 0;
+};
+
+namespace fused_detail {
+struct chunk_dims {
+  index_t tc, vc;
+};
+inline chunk_dims dims(index_t tokens, index_t vocab, const fused_linear_options& o) {
+  return {std::max<index_t>(1, std::min(o.token_chunk, tokens)), std::max<index_t>(1, std::min(o.vocab_chunk, vocab))};
+}
+}  // namespace fused_detail
+
+/// Bytes of workspace the forward and backward need: Tc·Vc floats for a logits chunk plus the
+/// running statistics of Tc tokens. 0 when the count would overflow (then the call fails with
+/// errc::out_of_memory).
+inline std::size_t fused_linear_workspace_bytes(index_t tokens, index_t /*hidden*/, index_t vocab,
+                                                const fused_linear_options& o) {
+  const auto d = fused_detail::dims(tokens, vocab, o);
+  if (d.tc > std::numeric_limits<index_t>::max() / 4 / d.vc) return 0;
+  const auto chunk = static_cast<std::size_t>(d.tc * d.vc) * sizeof(float);
+  const auto stats = static_cast<std::size_t>(d.tc) * (sizeof(softmax_stats<double>) + sizeof(float));
+  return chunk + stats + 64;  // + alignment slack
+}
+
+namespace fused_detail {
+
+using row_major = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+using cmap = Eigen::Map<const row_major>;
+using map = Eigen::Map<row_major>;
+
+inline status check(const float* h, const float* w, index_t tokens, index_t hidden, index_t vocab,
+                    const std::int64_t* targets, const fused_linear_options& o, const float* out, const char* out_name) {
+  if (tokens < 0) return {errc::shape_mismatch, "tokens", -1, "negative token count"};
+  if (hidden <= 0) return {errc::shape_mismatch, "hidden", -1, "hidden size must be positive"};
+  if (vocab <= 0) return {errc::shape_mismatch, "vocab", -1, "vocabulary size must be positive"};
+  if (o.token_chunk <= 0) return {errc::bad_config, "token_chunk", -1, "chunk sizes must be positive"};
+  if (o.vocab_chunk <= 0) return {errc::bad_config, "vocab_chunk", -1, "chunk sizes must be positive"};
+  GRPO_TRY(detail::check_temperature(o.temperature));
+  if (tokens == 0) return {};
+  GRPO_TRY(detail::check_not_null(h, "hidden"));
+  GRPO_TRY(detail::check_not_null(w, "weight"));
+  GRPO_TRY(detail::check_not_null(targets, "targets"));
+  GRPO_TRY(detail::check_not_null(out, out_name));
+  return detail::check_targets(targets, tokens, vocab);
+}
+
+/// Carves the logits chunk and the per-token statistics out of the workspace (or allocates it).
+struct scratch {
+  std::unique_ptr<unsigned char[]> owned;
+  float* chunk = nullptr;
+  softmax_stats<double>* stats = nullptr;
+  float* z_target = nullptr;
+
+  status acquire(workspace ws, index_t tokens, index_t hidden, index_t vocab, const fused_linear_options& o) {
+    const std::size_t need = fused_linear_workspace_bytes(tokens, hidden, vocab, o);
+    if (need == 0) return {errc::out_of_memory, "workspace", -1, "the chunk size overflows"};
+    unsigned char* base = static_cast<unsigned char*>(ws.data);
+    if (base == nullptr) {
+      owned.reset(new (std::nothrow) unsigned char[need]);
+      if (!owned)
+        return {errc::out_of_memory, "workspace", -1, "could not allocate " + std::to_string(need) + " bytes"};
+      base = owned.get();
+    } else if (ws.bytes < need) {
+      return {errc::out_of_memory, "workspace", -1,
+              "needs " + std::to_string(need) + " bytes, got " + std::to_string(ws.bytes)};
+    }
+    const auto d = dims(tokens, vocab, o);
+    auto p = reinterpret_cast<std::uintptr_t>(base);
+    p = (p + 63) & ~std::uintptr_t{63};
+    chunk = reinterpret_cast<float*>(p);
+    stats = reinterpret_cast<softmax_stats<double>*>(chunk + d.tc * d.vc);
+    z_target = reinterpret_cast<float*>(stats + d.tc);
+    return {};
+  }
+};
+
+inline cpu_detail::row_result row_forward(const float* row, index_t n, float inv_tau, bool entropy, bool avx2) {
+#if GRPO_HAVE_X86_SIMD
+  if (avx2)
+    return entropy ? cpu_detail::avx2_kernels::row_forward<float, true>(row, n, inv_tau)
+                   : cpu_detail::avx2_kernels::row_forward<float, false>(row, n, inv_tau);
+#endif
+  (void)avx2;
+  return entropy ? cpu_detail::scalar_kernels::row_forward<float, true>(row, n, inv_tau)
+                 : cpu_detail::scalar_kernels::row_forward<float, false>(row, n, inv_tau);
+}
+
+inline void row_backward(float* row, index_t n, index_t target, float inv_tau, float lse, float g, float gh,
+                         float h, bool avx2) {
+#if GRPO_HAVE_X86_SIMD
+  if (avx2) {
+    if (gh != 0) cpu_detail::avx2_kernels::row_backward<float, true>(row, row, n, target, inv_tau, lse, g, gh, h);
+    else cpu_detail::avx2_kernels::row_backward<float, false>(row, row, n, target, inv_tau, lse, g, gh, h);
+    return;
+  }
+#endif
+  (void)avx2;
+  if (gh != 0) cpu_detail::scalar_kernels::row_backward<float, true>(row, row, n, target, inv_tau, lse, g, gh, h);
+  else cpu_detail::scalar_kernels::row_backward<float, false>(row, row, n, target, inv_tau, lse, g, gh, h);
+}
+
+}  // namespace fused_detail
+
+/// Forward: logp [tokens] (and entropy, lse when non-null; keep lse, and entropy if its gradient
+/// is wanted, for the backward).
+inline status fused_linear_forward(const float* hidden, const float* weight, index_t tokens, index_t hidden_size,
+                                   index_t vocab, const std::int64_t* targets, const fused_linear_options& o,
+                                   float* logp, float* entropy = nullptr, float* lse = nullptr, workspace ws = {}) {
+  using namespace fused_detail;
+  GRPO_TRY(check(hidden, weight, tokens, hidden_size, vocab, targets, o, logp, "logp"));
+  if (tokens == 0) return {};
+  bool avx2 = false;
+  GRPO_TRY(cpu_detail::resolve_path(o.path, &avx2));
+  scratch sc;
+  GRPO_TRY(sc.acquire(ws, tokens, hidden_size, vocab, o));
+  const auto d = dims(tokens, vocab, o);
+  const float inv_tau = 1.0f / o.temperature;
+  std::atomic<index_t> first_bad{tokens};
+  for (index_t t0 = 0; t0 < tokens; t0 += d.tc) {
+    const index_t tc = std::min(d.tc, tokens - t0);
+    for (index_t i = 0; i < tc; ++i) sc.stats[i] = {};
+    const cmap h(hidden + t0 * hidden_size, tc, hidden_size);
+    for (index_t v0 = 0; v0 < vocab; v0 += d.vc) {
+      const index_t vc = std::min(d.vc, vocab - v0);
+      map z(sc.chunk, tc, vc);
+      z.noalias() = h * cmap(weight + v0 * hidden_size, vc, hidden_size).transpose();
+      GRPO_LOGPROB_OMP_FOR
+      for (index_t i = 0; i < tc; ++i) {
+        const float* row = sc.chunk + i * vc;
+        const cpu_detail::row_result r = row_forward(row, vc, inv_tau, entropy != nullptr, avx2);
+        // the chunk's statistics relative to its own logsumexp: s = 1, w = Σ p (z' − lse_c) = −H_c
+        softmax_stats<double> part;
+        if (std::isnan(r.lse)) part.s = NAN;
+        else if (r.lse != -INFINITY) part = {r.lse, 1.0, -static_cast<double>(r.entropy)};
+        sc.stats[i].merge(part);
+        const index_t y = targets[t0 + i] - v0;
+        if (y >= 0 && y < vc) sc.z_target[i] = row[y];
+      }
+    }
+    for (index_t i = 0; i < tc; ++i) {
+      const float l = sc.stats[i].lse();
+      if (!std::isfinite(l)) cpu_detail::atomic_min(first_bad, t0 + i);
+      logp[t0 + i] = sc.z_target[i] * inv_tau - l;
+      if (entropy) entropy[t0 + i] = sc.stats[i].entropy();
+      if (lse) lse[t0 + i] = l;
+    }
+  }
+  if (first_bad.load() < tokens)
+    return {errc::non_finite, "logits", first_bad.load(),
+            "the logits h·Wᵀ of this token hold a NaN or +inf (check `hidden` and `weight`)"};
+  return {};
+}
+
+/// Backward: dhidden [tokens, H] and dweight [V, H] (both overwritten) from g = dlogp (and
+/// g_H = dentropy with the forward's entropy, when non-null).
+inline status fused_linear_backward(const float* hidden, const float* weight, index_t tokens, index_t hidden_size,
+                                    index_t vocab, const std::int64_t* targets, const fused_linear_options& o,
+                                    const float* lse, const float* dlogp, float* dhidden, float* dweight,
+                                    const float* entropy = nullptr, const float* dentropy = nullptr,
+                                    workspace ws = {}) {
+  using namespace fused_detail;
+  GRPO_TRY(check(hidden, weight, tokens, hidden_size, vocab, targets, o, dlogp, "dlogp"));
+  GRPO_TRY(detail::check_not_null(dweight, "dweight"));
+  map dw(dweight, vocab, hidden_size);
+  dw.setZero();
+  if (tokens == 0) return {};
+  GRPO_TRY(detail::check_not_null(lse, "lse"));
+  GRPO_TRY(detail::check_not_null(dhidden, "dhidden"));
+  GRPO_TRY(detail::check_finite(lse, tokens, "lse"));
+  GRPO_TRY(detail::check_finite(dlogp, tokens, "dlogp"));
+  if (dentropy) {
+    GRPO_TRY(detail::check_not_null(entropy, "entropy"));
+    GRPO_TRY(detail::check_finite(entropy, tokens, "entropy"));
+    GRPO_TRY(detail::check_finite(dentropy, tokens, "dentropy"));
+  }
+  bool avx2 = false;
+  GRPO_TRY(cpu_detail::resolve_path(o.path, &avx2));
+  scratch sc;
+  GRPO_TRY(sc.acquire(ws, tokens, hidden_size, vocab, o));
+  const auto d = dims(tokens, vocab, o);
+  const float inv_tau = 1.0f / o.temperature;
+  map dh_all(dhidden, tokens, hidden_size);
+  dh_all.setZero();
+  for (index_t t0 = 0; t0 < tokens; t0 += d.tc) {
+    const index_t tc = std::min(d.tc, tokens - t0);
+    const cmap h(hidden + t0 * hidden_size, tc, hidden_size);
+    auto dh = dh_all.middleRows(t0, tc);
+    for (index_t v0 = 0; v0 < vocab; v0 += d.vc) {
+      const index_t vc = std::min(d.vc, vocab - v0);
+      const cmap wc(weight + v0 * hidden_size, vc, hidden_size);
+      map g(sc.chunk, tc, vc);
+      g.noalias() = h * wc.transpose();  // recompute the logits chunk, then turn it into dL/dz
+      GRPO_LOGPROB_OMP_FOR
+      for (index_t i = 0; i < tc; ++i) {
+        const index_t t = t0 + i;
+        const index_t y = targets[t] - v0;
+        row_backward(sc.chunk + i * vc, vc, (y >= 0 && y < vc) ? y : -1, inv_tau, lse[t], dlogp[t],
+                     dentropy ? dentropy[t] : 0.0f, dentropy ? entropy[t] : 0.0f, avx2);
+      }
+      dh.noalias() += g * wc;
+      dw.middleRows(v0, vc).noalias() += g.transpose() * h;
+    }
+  }
+  return {};
+}
+
+}  // namespace grpo::logprob
