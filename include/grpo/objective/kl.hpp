@@ -91,7 +91,7 @@ struct clamped {
     const kl_value<Real> k = inner(d, ratio, d_ratio);
     Real dc;
     const Real v = grpo::detail::clamp_d(k.value, Real(lo), Real(hi), dc);
-    return {v, dc * k.d_logp};
+    return {v, dc > 0 ? k.d_logp : Real(0)};  // no 0·Inf where the clamp holds
   }
   const char* check() const {
     if (!(lo <= hi)) return "kl::clamped needs lo <= hi";

@@ -125,12 +125,11 @@ status check_finite_at_in(const token_batch<Real>& b, const Real* x, const char*
 
 }  // namespace detail
 
-/// Checks the hyper-parameters of every part and the batch against what the objective needs:
-/// null pointers, shapes, lengths in [0, T], finite logp/old/ref/advantages/entropy/sampler
-/// values at masked-in positions. Returns the first problem found.
+/// The checks that read no array contents: hyper-parameters, pointers and shapes. Device
+/// backends run these on the host and check the values on the device.
 template <class O, class Real>
   requires is_objective<O>
-status validate(const O& obj, const token_batch<Real>& b) {
+status validate_shapes(const O& obj, const token_batch<Real>& b) {
   // hyper-parameters
   if (const char* m = obj.ratio.check()) return detail::config_error("ratio", m);
   if (const char* m = obj.surrogate.check()) return detail::config_error("surrogate", m);
@@ -168,8 +167,8 @@ status validate(const O& obj, const token_batch<Real>& b) {
     return {errc::shape_mismatch, "token_advantages", -1,
             "the off-policy sequence mask needs one advantage per sequence"};
   if constexpr (O::has_kl) {
-    if (b.ref == nullptr)
-      return {errc::null_pointer, "ref", -1, "the objective has a KL term, so ref [N,T] is required"};
+    if (obj.beta != 0 && b.ref == nullptr)
+      return {errc::null_pointer, "ref", -1, "beta != 0 (a KL term), so ref [N,T] is required"};
   }
   if constexpr (O::needs_entropy) {
     if (b.entropy == nullptr)
@@ -184,6 +183,16 @@ status validate(const O& obj, const token_batch<Real>& b) {
     if (b.truncated == nullptr)
       return {errc::null_pointer, "truncated", -1, "truncated_mask needs truncated [N]"};
   }
+  return {};
+}
+
+/// Checks the hyper-parameters of every part and the batch against what the objective needs:
+/// null pointers, shapes, lengths in [0, T], finite logp/old/ref/advantages/entropy/sampler
+/// values at masked-in positions. Returns the first problem found.
+template <class O, class Real>
+  requires is_objective<O>
+status validate(const O& obj, const token_batch<Real>& b) {
+  GRPO_TRY(validate_shapes(obj, b));
   if (b.lengths != nullptr) {
     for (index_t i = 0; i < b.N; ++i) {
       if (b.lengths[i] < 0)
@@ -200,7 +209,8 @@ status validate(const O& obj, const token_batch<Real>& b) {
     keep = [](const token_batch<Real>& bb, index_t i) { return bb.truncated[i] == 0; };
   GRPO_TRY(detail::check_finite_at_in(b, b.logp, "logp", keep));
   if (b.old != nullptr) GRPO_TRY(detail::check_finite_at_in(b, b.old, "old", keep));
-  if constexpr (O::has_kl) GRPO_TRY(detail::check_finite_at_in(b, b.ref, "ref", keep));
+  if constexpr (O::has_kl)
+    if (obj.beta != 0) GRPO_TRY(detail::check_finite_at_in(b, b.ref, "ref", keep));
   if (b.token_advantages != nullptr)
     GRPO_TRY(detail::check_finite_at_in(b, b.token_advantages, "token_advantages", keep));
   if (b.advantages != nullptr)
@@ -208,7 +218,8 @@ status validate(const O& obj, const token_batch<Real>& b) {
       if ((keep == nullptr || keep(b, i)) && !detail::isfinite_(b.advantages[i]))
         return {errc::non_finite, "advantages", i, "non-finite advantage"};
   if constexpr (O::needs_entropy) GRPO_TRY(detail::check_finite_at_in(b, b.entropy, "entropy", keep));
-  if constexpr (O::template has<correction::sampler_mismatch>)
+  if (b.sampler_logp != nullptr &&
+      (O::template has<correction::sampler_mismatch> || O::template has<correction::off_policy_mask>))
     GRPO_TRY(detail::check_finite_at_in(b, b.sampler_logp, "sampler_logp", keep));
   return {};
 }
