@@ -32,7 +32,8 @@ inline status check_digits(int lo, int hi, int max_allowed) {
 }  // namespace detail
 
 /// a + b (Op = '+') or a * b (Op = '*') with operands of min_digits..max_digits digits.
-/// Traces: column addition right to left with carries, "7+5=12, 4+8+1=13"; multiplication as
+/// Traces: column addition right to left with carries, then the sum read back,
+/// "7+5=12, 4+8+1=13, 47+85=132"; multiplication as
 /// one partial product per non-zero digit of b, then their running sum,
 /// "47*5=235, 47*80=3760, 235+3760=3995".
 template <char Op>
@@ -55,9 +56,8 @@ struct two_operand_task : split_config {
     const std::int64_t b = detail::draw_operand(rng, min_digits, max_digits);
     problem p;
     p.task = std::string(name());
-    p.key = std::string(is_addition ? "add:" : "mul:") + std::to_string(std::min(a, b)) + Op +
-            std::to_string(std::max(a, b));
-    p.prompt = std::to_string(a) + Op + std::to_string(b) + "=?";
+    p.key = concat(is_addition ? "add:" : "mul:", std::min(a, b), Op, std::max(a, b));
+    p.prompt = concat(a, Op, b, "=?");
     p.target = is_addition ? a + b : a * b;
     p.reference = std::to_string(p.target);
     p.numbers = {a, b};
@@ -65,24 +65,24 @@ struct two_operand_task : split_config {
     return p;
   }
 
-  static std::string column_trace(std::int64_t a, std::int64_t b) {
+  static std::string column_trace(const std::int64_t a0, const std::int64_t b0) {
+    std::int64_t a = a0, b = b0;
     std::string t;
     std::int64_t carry = 0;
     do {
       const std::int64_t x = a % 10, y = b % 10, s = x + y + carry;
       if (!t.empty()) t += ", ";
-      t += std::to_string(x) + "+" + std::to_string(y);
-      if (carry) t += "+" + std::to_string(carry);
-      t += "=" + std::to_string(s);
+      t += carry ? concat(x, '+', y, '+', carry, '=', s) : concat(x, '+', y, '=', s);
       carry = s / 10;
       a /= 10;
       b /= 10;
     } while (a > 0 || b > 0);
+    if (a0 >= 10 || b0 >= 10) t += concat(", ", a0, '+', b0, '=', a0 + b0);  // the digits, read back
     return t;
   }
 
   static std::string partial_products_trace(std::int64_t a, std::int64_t b) {
-    if (b == 0) return std::to_string(a) + "*0=0";
+    if (b == 0) return concat(a, "*0=0");
     std::string t;
     std::vector<std::int64_t> partial;
     std::int64_t place = 1;
@@ -90,13 +90,12 @@ struct two_operand_task : split_config {
       const std::int64_t term = (rest % 10) * place;
       if (term == 0) continue;  // a zero digit adds nothing
       if (!t.empty()) t += ", ";
-      t += std::to_string(a) + "*" + std::to_string(term) + "=" + std::to_string(a * term);
+      t += concat(a, '*', term, '=', a * term);
       partial.push_back(a * term);
     }
     std::int64_t sum = partial.front();
     for (std::size_t i = 1; i < partial.size(); ++i) {
-      t += ", " + std::to_string(sum) + "+" + std::to_string(partial[i]) + "=" +
-           std::to_string(sum + partial[i]);
+      t += concat(", ", sum, '+', partial[i], '=', sum + partial[i]);
       sum += partial[i];
     }
     return t;
@@ -132,13 +131,13 @@ struct chain_sum : split_config {
       const std::int64_t x = detail::draw_operand(rng, 1, max_digits);
       const std::int64_t next = minus ? total - x : total + x;
       if (!p.trace.empty()) p.trace += ", ";
-      p.trace += std::to_string(total) + (minus ? "-" : "+") + std::to_string(x) + "=" +
-                 std::to_string(next);
-      expr += (minus ? "-" : "+") + std::to_string(x);
+      const char op = minus ? '-' : '+';
+      p.trace += concat(total, op, x, '=', next);
+      expr += concat(op, x);
       p.numbers.push_back(minus ? -x : x);
       total = next;
     }
-    p.key = "chain:" + expr;
+    p.key = concat("chain:", expr);
     p.prompt = expr + "=?";
     p.target = total;
     p.reference = std::to_string(total);

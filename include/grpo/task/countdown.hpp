@@ -86,9 +86,10 @@ struct countdown : split_config {
       const bool paren_a = a.precedence < prec;
       const bool paren_b = b.precedence < prec || (b.precedence == prec && (op == '-' || op == '/'));
       node c{v, op, prec,
-             (paren_a ? "(" + a.text + ")" : a.text) + op + (paren_b ? "(" + b.text + ")" : b.text)};
+             concat(paren_a ? "(" : "", a.text, paren_a ? ")" : "", op, paren_b ? "(" : "", b.text,
+                    paren_b ? ")" : "")};
       if (!trace.empty()) trace += ", ";
-      trace += std::to_string(a.value) + op + std::to_string(b.value) + "=" + std::to_string(v);
+      trace += concat(a.value, op, b.value, '=', v);
       nodes[i] = std::move(c);
       nodes.erase(nodes.begin() + static_cast<std::ptrdiff_t>(i) + 1);
     }
@@ -99,10 +100,10 @@ struct countdown : split_config {
     p.task = "countdown";
     auto sorted = numbers;
     std::sort(sorted.begin(), sorted.end());
-    p.key = "countdown:" + std::to_string(target) + ":";
-    for (auto x : sorted) p.key += std::to_string(x) + ",";
-    p.prompt = "reach " + std::to_string(target) + " with";
-    for (auto x : numbers) p.prompt += " " + std::to_string(x);
+    p.key = concat("countdown:", target, ':');
+    for (auto x : sorted) p.key += concat(x, ',');
+    p.prompt = concat("reach ", target, " with");
+    for (auto x : numbers) p.prompt += concat(' ', x);
     p.reference = nodes.front().text;
     p.trace = std::move(trace);
     p.kind = answer_kind::countdown_expression;

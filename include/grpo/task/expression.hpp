@@ -118,31 +118,22 @@ class expression_parser {
     return r;
   }
 
-  std::optional<rational> expr(int depth) {
-    auto left = term(depth);
+  // level 0 is expr (+ -), level 1 is term (* /); both fold their operands to the left.
+  std::optional<rational> binary(int level, int depth) {
+    const char plus = level == 0 ? '+' : '*', minus = level == 0 ? '-' : '/';
+    auto operand = [&] { return level == 0 ? binary(1, depth) : factor(depth); };
+    auto left = operand();
     while (left) {
       skip_space();
-      if (pos_ >= s_.size() || (s_[pos_] != '+' && s_[pos_] != '-')) break;
+      if (pos_ >= s_.size() || (s_[pos_] != plus && s_[pos_] != minus)) break;
       const char op = s_[pos_++];
-      auto right = term(depth);
+      auto right = operand();
       if (!right) return std::nullopt;
       left = combine(op, *left, *right);
     }
     return left;
   }
-
-  std::optional<rational> term(int depth) {
-    auto left = factor(depth);
-    while (left) {
-      skip_space();
-      if (pos_ >= s_.size() || (s_[pos_] != '*' && s_[pos_] != '/')) break;
-      const char op = s_[pos_++];
-      auto right = factor(depth);
-      if (!right) return std::nullopt;
-      left = combine(op, *left, *right);
-    }
-    return left;
-  }
+  std::optional<rational> expr(int depth) { return binary(0, depth); }
 
   std::optional<rational> factor(int depth) {
     skip_space();

@@ -30,7 +30,7 @@ struct problem {
   std::string key;        // canonical instance key; the split is a function of it
   std::string prompt;     // the question ("47+85=?"), to be put into a template
   std::string reference;  // one correct answer ("132", or an expression for Countdown)
-  std::string trace;      // a worked solution, the steps only ("7+5=12, 4+8+1=13")
+  std::string trace;      // a worked solution, steps only ("7+5=12, 4+8+1=13, 47+85=132")
   answer_kind kind = answer_kind::number;
   std::vector<std::int64_t> numbers;  // operands, or Countdown's given numbers
   std::int64_t target = 0;            // the exact result, or Countdown's target

@@ -2,7 +2,9 @@
 // A small, portable, seeded generator for task generation and bootstrap resampling. The standard
 // distributions are implementation-defined (libstdc++ and libc++ draw different numbers from the
 // same engine), so tasks draw through these functions and reproduce on every platform.
+#include <concepts>
 #include <cstdint>
+#include <string>
 #include <string_view>
 
 namespace grpo::task {
@@ -58,6 +60,21 @@ inline std::uint64_t hash_key(std::string_view key) noexcept {
     h *= 0x100000001B3ull;
   }
   return mix64(h);
+}
+
+/// Text from pieces: strings, single characters and integers (written in decimal). Appending
+/// piece by piece also avoids GCC 12's false -Wrestrict on `"literal" + std::string`.
+template <class... Pieces>
+std::string concat(const Pieces&... pieces) {
+  std::string out;
+  auto add = [&out](const auto& piece) {
+    using P = std::decay_t<decltype(piece)>;
+    if constexpr (std::same_as<P, char>) out.push_back(piece);
+    else if constexpr (std::integral<P>) out.append(std::to_string(piece));
+    else out.append(std::string_view(piece));
+  };
+  (add(pieces), ...);
+  return out;
 }
 
 }  // namespace grpo::task
