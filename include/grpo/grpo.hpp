@@ -5,3 +5,7 @@
 #include <grpo/core/groups.hpp>
 #include <grpo/core/macros.hpp>
 #include <grpo/core/reduce.hpp>
+#include <grpo/eval/answer.hpp>
+#include <grpo/eval/metrics.hpp>
+#include <grpo/reward/rewards.hpp>
+#include <grpo/task/tasks.hpp>
