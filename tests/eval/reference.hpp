@@ -25,7 +25,8 @@ inline double pass_at_k_by_subsets(int n, int c, int k) {
     while (pos >= 0 && idx[static_cast<std::size_t>(pos)] == n - k + pos) --pos;
     if (pos < 0) break;
     ++idx[static_cast<std::size_t>(pos)];
-    for (int j = pos + 1; j < k; ++j) idx[static_cast<std::size_t>(j)] = idx[static_cast<std::size_t>(j - 1)] + 1;
+    for (int j = pos + 1; j < k; ++j)
+      idx[static_cast<std::size_t>(j)] = idx[static_cast<std::size_t>(j - 1)] + 1;
   }
   return static_cast<double>(hit) / static_cast<double>(total);
 }

@@ -45,8 +45,8 @@ TEST_CASE("normalize_number: signs, decimals, separators, fractions", "[eval][no
   CHECK(normalize_number("29.") == "29");
   CHECK(normalize_number("1,234,567.250") == "1234567.25");
   CHECK(normalize_number("12345678901234567890123") == "12345678901234567890123");
-  CHECK_FALSE(normalize_number("1,23").has_value());    // a group after a comma has 3 digits
-  CHECK_FALSE(normalize_number("1234,567").has_value()); // the first group has at most 3
+  CHECK_FALSE(normalize_number("1,23").has_value());      // a group after a comma has 3 digits
+  CHECK_FALSE(normalize_number("1234,567").has_value());  // the first group has at most 3
   CHECK_FALSE(normalize_number("1,,000").has_value());
   CHECK_FALSE(normalize_number("1.2.3").has_value());
   CHECK_FALSE(normalize_number("12a").has_value());
@@ -71,7 +71,8 @@ TEST_CASE("normalize_number: signs, decimals, separators, fractions", "[eval][no
   CHECK_FALSE(answers_match("abc", "12"));
 }
 
-TEST_CASE("extraction: <answer> block and the last \\boxed{} with brace matching", "[eval][extract]") {
+TEST_CASE("extraction: <answer> block and the last \\boxed{} with brace matching",
+          "[eval][extract]") {
   CHECK(extract_answer("<think>x</think><answer> 42 </answer>") == "42");
   CHECK(extract_answer("<answer>1</answer> then <answer>2</answer>") == "2");  // the last block
   CHECK_FALSE(extract_answer("<answer>1").has_value());
@@ -92,7 +93,8 @@ TEST_CASE("extraction: <answer> block and the last \\boxed{} with brace matching
   CHECK(extract_answer("x=3/4", extraction::last_number) == "3/4");
 }
 
-TEST_CASE("extraction: deeply nested braces and 10 MB strings in linear time", "[eval][extract][robust]") {
+TEST_CASE("extraction: deeply nested braces and 10 MB strings in linear time",
+          "[eval][extract][robust]") {
   const std::size_t n = 10u << 20;
   std::string nested = "\\boxed{" + std::string(n, '{') + "5" + std::string(n, '}') + "}";
   const auto t0 = std::chrono::steady_clock::now();
@@ -113,7 +115,8 @@ TEST_CASE("extraction: deeply nested braces and 10 MB strings in linear time", "
   while (commas.size() < n) commas += ",000";
   CHECK(normalize_number(commas)->size() == 1 + 3 * (commas.size() / 4));
   CHECK(extract_answer(digits, extraction::last_number)->size() == n);
-  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   CHECK(seconds < 10.0);  // linear: ~0.1 s in Release; quadratic would take hours
 }
 
@@ -129,21 +132,25 @@ TEST_CASE("extraction: invalid UTF-8 and NUL bytes are just bytes", "[eval][extr
 namespace {
 // A random string over an alphabet rich in the characters the extractors look at.
 std::string random_text(grpo::task::splitmix64& rng, std::size_t max_len) {
-  static const std::string pieces[] = {"<answer>", "</answer>", "\\boxed{", "{", "}", "<think>",
-                                       "</think>", ",", ".", "$", "-", "+", "/", "0", "7", "29",
-                                       "8,000", " ", "\n", "\\frac{", "}{", "\xff", "\xc3", "a"};
+  static const std::string pieces[] = {
+      "<answer>", "</answer>", "\\boxed{", "{",       "}",  "<think>", "</think>", ",",
+      ".",        "$",         "-",        "+",       "/",  "0",       "7",        "29",
+      "8,000",    " ",         "\n",       "\\frac{", "}{", "\xff",    "\xc3",     "a"};
   std::string s;
   const std::size_t len = rng.below(max_len + 1);
   while (s.size() < len) {
-    if (rng.below(8) == 0) s += static_cast<char>(rng.below(256));
-    else s += pieces[rng.below(std::size(pieces))];
+    if (rng.below(8) == 0)
+      s += static_cast<char>(rng.below(256));
+    else
+      s += pieces[rng.below(std::size(pieces))];
   }
   return s;
 }
 }  // namespace
 
-TEST_CASE("extraction fuzz (2 s): no crash, results are substrings, agrees with the naive reference",
-          "[eval][extract][fuzz]") {
+TEST_CASE(
+    "extraction fuzz (2 s): no crash, results are substrings, agrees with the naive reference",
+    "[eval][extract][fuzz]") {
   grpo::task::splitmix64 rng(2026);
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(2);
   std::size_t cases = 0;

@@ -9,7 +9,8 @@
 
 using opt = std::optional<std::string>;
 
-TEST_CASE("majority vote: the most frequent answer, unanswered samples do not vote", "[eval][cons]") {
+TEST_CASE("majority vote: the most frequent answer, unanswered samples do not vote",
+          "[eval][cons]") {
   const std::vector<opt> a = {"3", std::nullopt, "5", "5", std::nullopt, std::nullopt, "3", "5"};
   CHECK(grpo::eval::majority_vote(a) == 2u);  // "5" x3, first at 2
   const std::vector<opt> none = {std::nullopt, std::nullopt};
@@ -17,7 +18,8 @@ TEST_CASE("majority vote: the most frequent answer, unanswered samples do not vo
   CHECK_FALSE(grpo::eval::majority_vote(std::span<const opt>{}).has_value());
 }
 
-TEST_CASE("majority vote ties: the answer whose first occurrence is earliest wins", "[eval][cons]") {
+TEST_CASE("majority vote ties: the answer whose first occurrence is earliest wins",
+          "[eval][cons]") {
   CHECK(grpo::eval::majority_vote(std::vector<opt>{"7", "9", "9", "7"}) == 0u);
   CHECK(grpo::eval::majority_vote(std::vector<opt>{"9", "7", "7", "9"}) == 0u);
   CHECK(grpo::eval::majority_vote(std::vector<opt>{std::nullopt, "1", "2", "3"}) == 1u);
@@ -31,10 +33,11 @@ TEST_CASE("cons@k votes over canonical answers", "[eval][cons]") {
   // problem 1 (reference 29):   "29", "30", "30.0"     -> 30 wins: wrong
   // problem 2 (reference 1):    no answers             -> wrong
   // problem 3 (reference 4):    "4", "5", "5", none, "4.00" -> tie 2-2, "4" first: right
-  const std::vector<opt> raw = {"8,000", "8000", "7000", "29", "30", "30.0", std::nullopt,
-                                std::nullopt, std::nullopt, "4", "5", "5", std::nullopt, "4.00"};
-  const std::vector<std::string> ref = {"8000", "8000", "8000", "29", "29", "29", "1", "1", "1",
-                                        "4", "4", "4", "4", "4"};
+  const std::vector<opt> raw = {"8,000", "8000",       "7000",       "29",         "30",
+                                "30.0",  std::nullopt, std::nullopt, std::nullopt, "4",
+                                "5",     "5",          std::nullopt, "4.00"};
+  const std::vector<std::string> ref = {"8000", "8000", "8000", "29", "29", "29", "1",
+                                        "1",    "1",    "4",    "4",  "4",  "4",  "4"};
   std::vector<opt> answers;
   std::vector<std::uint8_t> correct;
   for (std::size_t i = 0; i < raw.size(); ++i) {
@@ -55,7 +58,8 @@ TEST_CASE("cons@k votes over canonical answers", "[eval][cons]") {
         grpo::errc::shape_mismatch);
 }
 
-TEST_CASE("bootstrap CI: seeded, contains the mean, narrows with more problems", "[eval][bootstrap]") {
+TEST_CASE("bootstrap CI: seeded, contains the mean, narrows with more problems",
+          "[eval][bootstrap]") {
   std::vector<double> scores;
   for (int i = 0; i < 200; ++i) scores.push_back(static_cast<double>((i * 37) % 101) / 100.0);
   double mean = 0, var = 0;

@@ -20,7 +20,8 @@ TEST_CASE("pass@k equals the probability over all k-subsets", "[eval][pass_at_k]
     for (int c = 0; c <= n; ++c)
       for (int k = 1; k <= n; ++k) {
         INFO("n=" << n << " c=" << c << " k=" << k);
-        CHECK(pass_at_k_or_throw(n, c, k) == Approx(grpo_test::pass_at_k_by_subsets(n, c, k)).epsilon(1e-12));
+        CHECK(pass_at_k_or_throw(n, c, k) ==
+              Approx(grpo_test::pass_at_k_by_subsets(n, c, k)).epsilon(1e-12));
       }
 }
 
@@ -31,8 +32,8 @@ TEST_CASE("pass@k: edge cases and the 1 - C(n-c,k)/C(n,k) form", "[eval][pass_at
   CHECK(pass_at_k_or_throw(5, 2, 1) == Approx(0.4));
   // large n: compare with lgamma binomials
   const int n = 1000, c = 37, k = 50;
-  const double log_ratio = std::lgamma(n - c + 1) - std::lgamma(n - c - k + 1) - std::lgamma(n + 1) +
-                           std::lgamma(n - k + 1);
+  const double log_ratio = std::lgamma(n - c + 1) - std::lgamma(n - c - k + 1) -
+                           std::lgamma(n + 1) + std::lgamma(n - k + 1);
   CHECK(pass_at_k_or_throw(n, c, k) == Approx(1 - std::exp(log_ratio)).epsilon(1e-9));
 }
 
@@ -64,5 +65,6 @@ TEST_CASE("pass@1 is the mean correctness per problem, averaged over problems", 
   const auto s = grpo::eval::mean_pass_at_k(c2, grpo::group_layout::ragged(5, 2, offsets), 3, p2);
   CHECK(s.kind() == grpo::errc::out_of_range);
   CHECK(s.index() == 0);
-  CHECK(grpo::eval::pass1_mean(c2, grpo::group_layout::fixed(4, 2), p1).kind() == grpo::errc::shape_mismatch);
+  CHECK(grpo::eval::pass1_mean(c2, grpo::group_layout::fixed(4, 2), p1).kind() ==
+        grpo::errc::shape_mismatch);
 }

@@ -48,7 +48,8 @@ TEST_CASE("combine: per-reward matrix, weighted sum and statistics", "[reward][c
   rs.with_weights(hana::make_map(hana::make_pair(BOOST_HANA_STRING("format"), 0.5),
                                  hana::make_pair(BOOST_HANA_STRING("kimi"), 0.25),
                                  hana::make_pair(BOOST_HANA_STRING("tags"), 0.1)));
-  const auto problems = grpo::task::make_problems_or_throw(grpo::task::addition{}, grpo::task::split::train, 3, 5);
+  const auto problems =
+      grpo::task::make_problems_or_throw(grpo::task::addition{}, grpo::task::split::train, 3, 5);
   // ragged groups: 3, 2 and 4 completions
   std::vector<std::string> texts;
   std::vector<const grpo::task::problem*> owner;
@@ -57,10 +58,18 @@ TEST_CASE("combine: per-reward matrix, weighted sum and statistics", "[reward][c
     for (int j = 0; j < sizes[g]; ++j) {
       const auto& p = problems[static_cast<std::size_t>(g)];
       switch (j % 4) {
-        case 0: texts.push_back(grpo::task::r1_solution(p)); break;
-        case 1: texts.push_back("<think>hmm</think><answer>" + p.reference + "</answer> extra"); break;
-        case 2: texts.push_back("<answer>-1</answer>"); break;
-        default: texts.push_back("no format at all " + p.reference); break;
+        case 0:
+          texts.push_back(grpo::task::r1_solution(p));
+          break;
+        case 1:
+          texts.push_back("<think>hmm</think><answer>" + p.reference + "</answer> extra");
+          break;
+        case 2:
+          texts.push_back("<answer>-1</answer>");
+          break;
+        default:
+          texts.push_back("no format at all " + p.reference);
+          break;
       }
       owner.push_back(&p);
     }
@@ -79,13 +88,14 @@ TEST_CASE("combine: per-reward matrix, weighted sum and statistics", "[reward][c
   std::vector<double> kimi(9);
   for (int g = 0; g < 3; ++g)
     kimi_length{}(std::span<const completion>(cs).subspan(static_cast<std::size_t>(offsets[g]),
-                                                           static_cast<std::size_t>(sizes[g])),
+                                                          static_cast<std::size_t>(sizes[g])),
                   std::span<double>(kimi).subspan(static_cast<std::size_t>(offsets[g]),
                                                   static_cast<std::size_t>(sizes[g])));
   std::vector<double> mean(4, 0.0);
   for (grpo::index_t i = 0; i < 9; ++i) {
     const auto& c = cs[static_cast<std::size_t>(i)];
-    const double expect[] = {accuracy{}(c), strict_format{}(c), kimi[static_cast<std::size_t>(i)], tag_count{}(c)};
+    const double expect[] = {accuracy{}(c), strict_format{}(c), kimi[static_cast<std::size_t>(i)],
+                             tag_count{}(c)};
     double total = 0;
     for (grpo::index_t k = 0; k < 4; ++k) {
       CHECK(t.at(i, k) == expect[k]);
@@ -109,7 +119,8 @@ TEST_CASE("combine: per-reward matrix, weighted sum and statistics", "[reward][c
 
 TEST_CASE("combine: bad inputs are errors naming the input", "[reward][combine]") {
   auto rs = make_set();
-  const auto p = grpo::task::make_problems_or_throw(grpo::task::addition{}, grpo::task::split::train, 1, 5)[0];
+  const auto p =
+      grpo::task::make_problems_or_throw(grpo::task::addition{}, grpo::task::split::train, 1, 5)[0];
   std::vector<completion> cs = {{"<answer>1</answer>", 3, &p}, {"x", 1, &p}};
   reward_table t;
   CHECK(rs.evaluate(cs, grpo::group_layout::fixed(4, 2), t).kind() == grpo::errc::shape_mismatch);
@@ -131,8 +142,8 @@ TEST_CASE("combine: bad inputs are errors naming the input", "[reward][combine]"
   CHECK(s.kind() == grpo::errc::non_finite);
   CHECK(s.input() == "reward `broken`");
   CHECK(s.index() == 0);
-  auto with_bad_config = combine(hana::make_pair(BOOST_HANA_STRING("overlong"),
-                                                 soft_overlong{.max_length = 4, .cache_length = 8}));
+  auto with_bad_config = combine(hana::make_pair(
+      BOOST_HANA_STRING("overlong"), soft_overlong{.max_length = 4, .cache_length = 8}));
   CHECK(with_bad_config.evaluate(cs, grpo::group_layout::fixed(2, 2), t).input() ==
         "soft_overlong.cache_length");
   auto nan_weight = make_set();

@@ -61,9 +61,9 @@ TEST_CASE("countdown reward: 0 / 0.1 / 1", "[reward][countdown]") {
   const auto cd = countdown_problem();
   CHECK(r(on("<think>3*5=15, 15+7=22</think><answer>3*5+7</answer>", cd)) == 1.0);
   CHECK(r(on("<answer> 7 + 3 * 5 </answer>", cd)) == 1.0);
-  CHECK(r(on("<answer>3*5+7+0</answer>", cd)) == 0.1);  // a foreign number
-  CHECK(r(on("<answer>3*7+5</answer>", cd)) == 0.1);    // wrong value
-  CHECK(r(on("<answer>5*5-3</answer>", cd)) == 0.1);    // 5 reused, 7 missing
+  CHECK(r(on("<answer>3*5+7+0</answer>", cd)) == 0.1);    // a foreign number
+  CHECK(r(on("<answer>3*7+5</answer>", cd)) == 0.1);      // wrong value
+  CHECK(r(on("<answer>5*5-3</answer>", cd)) == 0.1);      // 5 reused, 7 missing
   CHECK(r(on("<answer>7/(5-5)*3</answer>", cd)) == 0.1);  // division by zero
   CHECK(r(on("<answer>twenty two</answer>", cd)) == 0.1);
   CHECK(r(on("<answer>  </answer>", cd)) == 0.0);
@@ -78,7 +78,7 @@ TEST_CASE("strict format: exactly <think>…</think><answer>…</answer>", "[rew
   CHECK(f(on("<think>a</think>\n<answer>1</answer>\n", p)) == 1.0);
   CHECK(f(on("<think></think><answer>1</answer>", p)) == 1.0);  // an empty thought is allowed
   // the pitfalls
-  CHECK(f(on("<think>a</think><answer>1</answer> and more text", p)) == 0.0);  // trailing text
+  CHECK(f(on("<think>a</think><answer>1</answer> and more text", p)) == 0.0);      // trailing text
   CHECK(f(on("<think>a</think><answer>1</answer><answer>2</answer>", p)) == 0.0);  // repeated block
   CHECK(f(on("<think>a</think><answer>1</answer><think>b</think><answer>2</answer>", p)) == 0.0);
   CHECK(f(on("<think>a</think><think>b</think><answer>1</answer>", p)) == 0.0);
@@ -112,15 +112,18 @@ TEST_CASE("tag count: +0.25 per tag present exactly once", "[reward][format]") {
   CHECK(t(on("</answer></think><answer><think>", p)) == 1.0);  // counts, not order
 }
 
-TEST_CASE("language consistency: fraction of chain-of-thought characters in the target class", "[reward][language]") {
+TEST_CASE("language consistency: fraction of chain-of-thought characters in the target class",
+          "[reward][language]") {
   const language_consistency<> ascii;
   const auto p = number_problem("1");
   CHECK(ascii(on("<think>abc def</think><answer>1</answer>", p)) == 1.0);
-  CHECK(ascii(on("<think>abc \xe4\xb8\xad\xe6\x96\x87</think><answer>1</answer>", p)) == Approx(3.0 / 5));
-  CHECK(ascii(on("<think>ab\xff</think>", p)) == Approx(2.0 / 3));  // invalid UTF-8: one unit, not ASCII
+  CHECK(ascii(on("<think>abc \xe4\xb8\xad\xe6\x96\x87</think><answer>1</answer>", p)) ==
+        Approx(3.0 / 5));
+  CHECK(ascii(on("<think>ab\xff</think>", p)) ==
+        Approx(2.0 / 3));  // invalid UTF-8: one unit, not ASCII
   CHECK(ascii(on("<think>\xf0\x9f\x98\x80</think>", p)) == 0.0);  // one 4-byte code point
   CHECK(ascii(on("<think>  </think><answer>1</answer>", p)) == 0.0);
-  CHECK(ascii(on("<answer>1</answer>", p)) == 0.0);  // no chain of thought
+  CHECK(ascii(on("<answer>1</answer>", p)) == 0.0);             // no chain of thought
   CHECK(ascii(on("abc</think><answer>1</answer>", p)) == 1.0);  // prefilled <think>
   struct digits_only {
     bool operator()(char32_t c) const { return c >= U'0' && c <= U'9'; }
@@ -183,12 +186,16 @@ TEST_CASE("cosine-scaled and soft overlong rewards", "[reward][length]") {
   for (int i = 0; i < 500; ++i) {
     const long len = static_cast<long>(rng.between(0, 300));
     const bool ok = rng.below(2) == 1;
-    CHECK(cos(on(ok ? right : wrong, p, len)) == Approx(grpo_test::cosine_reference(len, 100, ok)).margin(1e-14));
-    CHECK(over(on(right, p, len)) == Approx(grpo_test::overlong_reference(len, 100, 20)).margin(1e-15));
+    CHECK(cos(on(ok ? right : wrong, p, len)) ==
+          Approx(grpo_test::cosine_reference(len, 100, ok)).margin(1e-14));
+    CHECK(over(on(right, p, len)) ==
+          Approx(grpo_test::overlong_reference(len, 100, 20)).margin(1e-15));
   }
   CHECK(cosine_scaled{.max_length = 0}.validate().kind() == grpo::errc::bad_config);
-  CHECK(soft_overlong{.max_length = 10, .cache_length = 11}.validate().kind() == grpo::errc::bad_config);
-  CHECK(soft_overlong{.max_length = 10, .cache_length = 0}.validate().kind() == grpo::errc::bad_config);
+  CHECK(soft_overlong{.max_length = 10, .cache_length = 11}.validate().kind() ==
+        grpo::errc::bad_config);
+  CHECK(soft_overlong{.max_length = 10, .cache_length = 0}.validate().kind() ==
+        grpo::errc::bad_config);
 }
 
 TEST_CASE("repetition penalty over word or character n-grams", "[reward][repetition]") {
@@ -209,7 +216,8 @@ TEST_CASE("repetition penalty over word or character n-grams", "[reward][repetit
   for (int i = 0; i < 300; ++i) {
     std::string text;
     const auto n = rng.below(15);
-    for (std::uint64_t j = 0; j < n; ++j) text += std::string(words[rng.below(5)]) + (rng.below(4) ? " " : "\n ");
+    for (std::uint64_t j = 0; j < n; ++j)
+      text += std::string(words[rng.below(5)]) + (rng.below(4) ? " " : "\n ");
     CHECK(rep(on(text, p)) == Approx(grpo_test::repetition_reference(text, 3, -1.0)).margin(1e-15));
   }
 }

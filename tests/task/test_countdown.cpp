@@ -6,7 +6,8 @@
 
 using namespace grpo::task;
 
-TEST_CASE("countdown: solvable by construction; the reference reaches the target", "[task][countdown]") {
+TEST_CASE("countdown: solvable by construction; the reference reaches the target",
+          "[task][countdown]") {
   for (int count : {2, 3, 4, 5}) {
     countdown t;
     t.count = count;
@@ -32,7 +33,8 @@ TEST_CASE("countdown: solvable by construction; the reference reaches the target
   }
 }
 
-TEST_CASE("countdown verifier: reuse, missing and foreign numbers, division by zero", "[task][countdown]") {
+TEST_CASE("countdown verifier: reuse, missing and foreign numbers, division by zero",
+          "[task][countdown]") {
   const std::vector<std::int64_t> nums = {3, 5, 7};
   using v = countdown_verdict;
   CHECK(check_countdown("3*5+7", nums, 22) == v::correct);
@@ -40,10 +42,10 @@ TEST_CASE("countdown verifier: reuse, missing and foreign numbers, division by z
   CHECK(check_countdown("(7+5)*3", nums, 36) == v::correct);
   CHECK(check_countdown("7*5-3", nums, 32) == v::correct);
   CHECK(check_countdown("3*5+7", nums, 23) == v::wrong_value);
-  CHECK(check_countdown("3*5+5", nums, 20) == v::wrong_numbers);     // 5 reused, 7 missing
-  CHECK(check_countdown("3*5", nums, 15) == v::wrong_numbers);       // 7 missing
-  CHECK(check_countdown("3*5+7+7", nums, 29) == v::wrong_numbers);   // 7 reused
-  CHECK(check_countdown("3*5+8", nums, 23) == v::wrong_numbers);     // 8 not given
+  CHECK(check_countdown("3*5+5", nums, 20) == v::wrong_numbers);          // 5 reused, 7 missing
+  CHECK(check_countdown("3*5", nums, 15) == v::wrong_numbers);            // 7 missing
+  CHECK(check_countdown("3*5+7+7", nums, 29) == v::wrong_numbers);        // 7 reused
+  CHECK(check_countdown("3*5+8", nums, 23) == v::wrong_numbers);          // 8 not given
   CHECK(check_countdown("7/(5-5)+3", nums, 3) == v::invalid_expression);  // division by zero
   CHECK(check_countdown("3/(7-7)", {3, 7, 7}, 1) == v::invalid_expression);
   CHECK(check_countdown("-3+5+7", nums, 9) == v::invalid_expression);  // no unary minus
@@ -64,7 +66,8 @@ TEST_CASE("countdown verifier: reuse, missing and foreign numbers, division by z
 
 TEST_CASE("expression evaluator: overflow, depth and length limits", "[task][countdown]") {
   CHECK(evaluate_expression("99999999999999999999").error == expression_error::overflow);
-  CHECK(evaluate_expression("4000000000*4000000000*4000000000").error == expression_error::overflow);
+  CHECK(evaluate_expression("4000000000*4000000000*4000000000").error ==
+        expression_error::overflow);
   CHECK(evaluate_expression(std::string(65, '(') + "1" + std::string(65, ')')).error ==
         expression_error::too_long);
   CHECK(evaluate_expression(std::string(64, '(') + "1" + std::string(64, ')')).error ==

@@ -79,7 +79,8 @@ TEST_CASE("addition: reproducible, disjoint splits, exact references", "[task]")
   CHECK(p.prompt == std::to_string(p.numbers[0]) + "+" + std::to_string(p.numbers[1]) + "=?");
 }
 
-TEST_CASE("multiplication and chain sums: reproducible, disjoint splits, exact references", "[task]") {
+TEST_CASE("multiplication and chain sums: reproducible, disjoint splits, exact references",
+          "[task]") {
   check_task(multiplication{}, 300);
   multiplication big;
   big.min_digits = big.max_digits = 9;

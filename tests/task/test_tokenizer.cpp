@@ -6,7 +6,8 @@
 
 using namespace grpo::task;
 
-TEST_CASE("tokenizer: special tokens are one id each, fixed across alphabets", "[task][tokenizer]") {
+TEST_CASE("tokenizer: special tokens are one id each, fixed across alphabets",
+          "[task][tokenizer]") {
   for (const auto& tok : {tokenizer::compact(), tokenizer::ascii()}) {
     const auto ids = tok.encode_or_throw("<think>1</think><answer>2</answer>");
     REQUIRE(ids.size() == 6);
@@ -44,7 +45,8 @@ TEST_CASE("tokenizer: text round trip through encode and decode", "[task][tokeni
   CHECK(ascii.decode_or_throw(ascii.encode_or_throw(prompt)) == prompt);
 }
 
-TEST_CASE("tokenizer: pad and eos are dropped by default, rendered or stopped at on request", "[task][tokenizer]") {
+TEST_CASE("tokenizer: pad and eos are dropped by default, rendered or stopped at on request",
+          "[task][tokenizer]") {
   const auto tok = tokenizer::compact();
   auto ids = tok.encode_or_throw("12");
   ids.push_back(eos_token);
@@ -56,7 +58,8 @@ TEST_CASE("tokenizer: pad and eos are dropped by default, rendered or stopped at
   CHECK(tok.decode_or_throw(ids, {.stop_at_eos = true}) == "12");
 }
 
-TEST_CASE("tokenizer: unknown characters and ids are errors naming the position", "[task][tokenizer]") {
+TEST_CASE("tokenizer: unknown characters and ids are errors naming the position",
+          "[task][tokenizer]") {
   const auto tok = tokenizer::compact();
   std::vector<token_id> ids = {7};
   auto s = tok.encode("12+x", ids);

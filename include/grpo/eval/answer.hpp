@@ -76,8 +76,8 @@ inline std::optional<std::string_view> last_number(std::string_view text) {
   while (begin > 0) {
     const char c = text[begin - 1];
     // a separator belongs to the number only when a digit precedes it
-    if (detail::is_digit(c) || ((c == ',' || c == '.' || c == '/') && begin >= 2 &&
-                                detail::is_digit(text[begin - 2])))
+    if (detail::is_digit(c) ||
+        ((c == ',' || c == '.' || c == '/') && begin >= 2 && detail::is_digit(text[begin - 2])))
       --begin;
     else
       break;
@@ -86,9 +86,12 @@ inline std::optional<std::string_view> last_number(std::string_view text) {
   bool dollar = false, sign = false;
   while (begin > 0) {
     const char c = text[begin - 1];
-    if (c == '$' && !dollar) dollar = true;
-    else if ((c == '-' || c == '+') && !sign) sign = true;
-    else break;
+    if (c == '$' && !dollar)
+      dollar = true;
+    else if ((c == '-' || c == '+') && !sign)
+      sign = true;
+    else
+      break;
     --begin;
   }
   return text.substr(begin, end - begin);
@@ -96,10 +99,11 @@ inline std::optional<std::string_view> last_number(std::string_view text) {
 
 /// Where the final answer is looked for.
 enum class extraction {
-  answer_block,            // the last <answer> block only
-  boxed,                   // the last \boxed{} only
-  answer_block_then_boxed, // the <answer> block (its last \boxed{} if it holds one), else the last \boxed{}
-  last_number,             // the last number in the text
+  answer_block,             // the last <answer> block only
+  boxed,                    // the last \boxed{} only
+  answer_block_then_boxed,  // the <answer> block (or the last \boxed{} inside it), else the
+                            // last \boxed{} of the whole text
+  last_number,              // the last number in the text
 };
 
 /// The final answer of a completion under `policy`, trimmed; nullopt when there is none.
@@ -107,9 +111,15 @@ inline std::optional<std::string_view> extract_answer(
     std::string_view text, extraction policy = extraction::answer_block_then_boxed) {
   std::optional<std::string_view> found;
   switch (policy) {
-    case extraction::answer_block: found = answer_block(text); break;
-    case extraction::boxed: found = last_boxed(text); break;
-    case extraction::last_number: found = last_number(text); break;
+    case extraction::answer_block:
+      found = answer_block(text);
+      break;
+    case extraction::boxed:
+      found = last_boxed(text);
+      break;
+    case extraction::last_number:
+      found = last_number(text);
+      break;
     case extraction::answer_block_then_boxed:
       if (auto block = answer_block(text)) {
         auto inner = last_boxed(*block);
@@ -238,8 +248,10 @@ inline std::optional<std::string> normalize_number(std::string_view s) {
   s = trim(s);
   bool negative = false;
   auto strip_dollar = [&s] {
-    if (s.substr(0, 2) == "\\$") s.remove_prefix(2);
-    else if (!s.empty() && s.front() == '$') s.remove_prefix(1);
+    if (s.substr(0, 2) == "\\$")
+      s.remove_prefix(2);
+    else if (!s.empty() && s.front() == '$')
+      s.remove_prefix(1);
   };
   strip_dollar();
   if (!s.empty() && (s.front() == '+' || s.front() == '-')) {

@@ -36,7 +36,8 @@ inline status pass_at_k(index_t n, index_t c, index_t k, double& out) {
     return {};
   }
   double miss = 1.0;  // C(n−c, k)/C(n, k)
-  for (index_t i = n - c + 1; i <= n; ++i) miss *= 1.0 - static_cast<double>(k) / static_cast<double>(i);
+  for (index_t i = n - c + 1; i <= n; ++i)
+    miss *= 1.0 - static_cast<double>(k) / static_cast<double>(i);
   out = 1.0 - miss;
   return {};
 }
@@ -52,21 +53,23 @@ inline status check_samples(std::size_t count, const group_layout& layout, const
   GRPO_TRY(validate(layout));
   if (static_cast<index_t>(count) != layout.num_sequences)
     return {errc::shape_mismatch, name, -1,
-            std::to_string(count) + " samples but the layout has N = " +
-                std::to_string(layout.num_sequences)};
+            std::to_string(count) +
+                " samples but the layout has N = " + std::to_string(layout.num_sequences)};
   return {};
 }
 }  // namespace detail
 
-/// Mean over problems of pass@k, each problem's n being its group size. `correct[i]` (0 or 1; a byte, not `vector<bool>`) is sample
-/// i's 0/1 correctness. Every group must have at least k samples.
+/// Mean over problems of pass@k, each problem's n being its group size. `correct[i]` (0 or 1; a
+/// byte, not `vector<bool>`) is sample i's 0/1 correctness. Every group must have at least k
+/// samples.
 inline status mean_pass_at_k(std::span<const std::uint8_t> correct, const group_layout& layout,
                              index_t k, double& out) {
   GRPO_TRY(detail::check_samples(correct.size(), layout, "correct"));
   double total = 0;
   for (index_t g = 0; g < layout.num_groups; ++g) {
     index_t c = 0;
-    for (index_t i = layout.begin(g); i < layout.end(g); ++i) c += correct[static_cast<std::size_t>(i)] != 0;
+    for (index_t i = layout.begin(g); i < layout.end(g); ++i)
+      c += correct[static_cast<std::size_t>(i)] != 0;
     double p = 0;
     const status s = pass_at_k(layout.size(g), c, k, p);
     if (!s.ok()) return {s.kind(), "k", g, "problem " + std::to_string(g) + ": " + s.detail()};
@@ -78,7 +81,8 @@ inline status mean_pass_at_k(std::span<const std::uint8_t> correct, const group_
 
 /// pass@1 as DeepSeek-R1 reports it: the mean correctness over the k samples of each problem,
 /// averaged over problems (equal weight per problem even when k varies).
-inline status pass1_mean(std::span<const std::uint8_t> correct, const group_layout& layout, double& out) {
+inline status pass1_mean(std::span<const std::uint8_t> correct, const group_layout& layout,
+                         double& out) {
   return mean_pass_at_k(correct, layout, 1, out);
 }
 
@@ -87,7 +91,8 @@ inline status pass1_mean(std::span<const std::uint8_t> correct, const group_layo
 /// exact text, so pass them through `canonical_answer` first.
 /// Tie rule: among answers with the highest count, the one whose FIRST occurrence is earliest
 /// wins (lighteval's `Counter.most_common` order), and its first occurrence is returned.
-inline std::optional<std::size_t> majority_vote(std::span<const std::optional<std::string>> answers) {
+inline std::optional<std::size_t> majority_vote(
+    std::span<const std::optional<std::string>> answers) {
   std::unordered_map<std::string_view, std::pair<std::size_t, index_t>> tally;  // first, count
   std::optional<std::size_t> best;
   index_t best_count = 0;
@@ -110,7 +115,8 @@ inline std::optional<std::size_t> majority_vote(std::span<const std::optional<st
 /// `answers[i]` is sample i's canonical answer, `correct[i]` whether it is right. A problem with
 /// no answered sample counts as wrong.
 inline status cons_at_k(std::span<const std::optional<std::string>> answers,
-                        std::span<const std::uint8_t> correct, const group_layout& layout, double& out) {
+                        std::span<const std::uint8_t> correct, const group_layout& layout,
+                        double& out) {
   GRPO_TRY(detail::check_samples(answers.size(), layout, "answers"));
   GRPO_TRY(detail::check_samples(correct.size(), layout, "correct"));
   index_t right = 0;

@@ -41,12 +41,12 @@ struct reward_stats {
 
 /// The output of `reward_set::evaluate`.
 struct reward_table {
-  std::vector<std::string> names;     // [K]
-  std::vector<double> weights;        // [K]
-  index_t num_completions = 0;        // N
-  std::vector<double> per_reward;     // [N, K] row-major
-  std::vector<double> total;          // [N] weighted sum
-  std::vector<reward_stats> stats;    // [K]
+  std::vector<std::string> names;   // [K]
+  std::vector<double> weights;      // [K]
+  index_t num_completions = 0;      // N
+  std::vector<double> per_reward;   // [N, K] row-major
+  std::vector<double> total;        // [N] weighted sum
+  std::vector<reward_stats> stats;  // [K]
   reward_stats total_stats;
 
   [[nodiscard]] index_t num_rewards() const { return static_cast<index_t>(names.size()); }
@@ -115,27 +115,37 @@ class reward_set {
   template <class Name>
   static constexpr std::size_t index_of(Name) {
     static_assert(count_named<Name> == 1, "no reward has this name");
-    constexpr std::array<bool, num_rewards> same = {std::is_same_v<Name, detail::name_of<Pairs>>...};
+    constexpr std::array<bool, num_rewards> same = {
+        std::is_same_v<Name, detail::name_of<Pairs>>...};
     std::size_t k = 0;
     while (!same[k]) ++k;
     return k;
   }
 
   template <class Name>
-  double& weight(Name name) { return weights_[index_of(name)]; }
+  double& weight(Name name) {
+    return weights_[index_of(name)];
+  }
   template <class Name>
-  [[nodiscard]] double weight(Name name) const { return weights_[index_of(name)]; }
+  [[nodiscard]] double weight(Name name) const {
+    return weights_[index_of(name)];
+  }
 
   /// The functor registered under `name`.
   template <class Name>
-  auto& get(Name) { return hana::second(hana::at_c<index_of(Name{})>(entries_)); }
+  auto& get(Name) {
+    return hana::second(hana::at_c<index_of(Name{})>(entries_));
+  }
   template <class Name>
-  const auto& get(Name) const { return hana::second(hana::at_c<index_of(Name{})>(entries_)); }
+  const auto& get(Name) const {
+    return hana::second(hana::at_c<index_of(Name{})>(entries_));
+  }
 
   /// Sets weights from a hana map name -> double; every key must name a reward.
   template <class Map>
   reward_set& with_weights(const Map& map) {
-    hana::for_each(hana::keys(map), [&](auto key) { weights_[index_of(key)] = static_cast<double>(map[key]); });
+    hana::for_each(hana::keys(map),
+                   [&](auto key) { weights_[index_of(key)] = static_cast<double>(map[key]); });
     return *this;
   }
 
@@ -144,7 +154,8 @@ class reward_set {
     const auto ns = names();
     for (std::size_t k = 0; k < num_rewards; ++k) {
       if (ns[k] == name) {
-        if (!std::isfinite(w)) return {errc::non_finite, "weight", static_cast<index_t>(k), std::string(name)};
+        if (!std::isfinite(w))
+          return {errc::non_finite, "weight", static_cast<index_t>(k), std::string(name)};
         weights_[k] = w;
         return {};
       }
@@ -183,8 +194,8 @@ class reward_set {
     const auto n = static_cast<index_t>(completions.size());
     if (n != layout.num_sequences)
       return {errc::shape_mismatch, "completions", -1,
-              std::to_string(n) + " completions but the layout has N = " +
-                  std::to_string(layout.num_sequences)};
+              std::to_string(n) +
+                  " completions but the layout has N = " + std::to_string(layout.num_sequences)};
     for (index_t i = 0; i < n; ++i) {
       const auto& c = completions[static_cast<std::size_t>(i)];
       if (c.problem == nullptr)
@@ -214,7 +225,8 @@ class reward_set {
         }
       } else {
         for (index_t i = 0; i < n; ++i)
-          scores[static_cast<std::size_t>(i)] = static_cast<double>(r(completions[static_cast<std::size_t>(i)]));
+          scores[static_cast<std::size_t>(i)] =
+              static_cast<double>(r(completions[static_cast<std::size_t>(i)]));
       }
       for (index_t i = 0; i < n; ++i) {
         const double v = scores[static_cast<std::size_t>(i)];

@@ -25,7 +25,8 @@ concept completion_reward = requires(const R& r, const completion& c) {
 };
 
 template <class R>
-concept group_reward = requires(const R& r, std::span<const completion> group, std::span<double> out) {
+concept group_reward = requires(const R& r, std::span<const completion> group,
+                                std::span<double> out) {
   r(group, out);  // out.size() == group.size()
 };
 

@@ -6,8 +6,8 @@
 // matching across blocks) are closed here by counting: every tag must occur exactly once, in
 // order, and only whitespace may stand outside the blocks. So trailing text after </answer>,
 // a second <answer> block and a tag inside a block all score 0.
-#include <grpo/reward/completion.hpp>
 #include <grpo/eval/answer.hpp>
+#include <grpo/reward/completion.hpp>
 
 #include <array>
 #include <cstdint>
@@ -25,7 +25,8 @@ inline bool blank(std::string_view s) { return eval::trim(s).empty(); }
 }  // namespace detail
 
 struct strict_format {
-  bool think_prefilled = false;  // the prompt already ends with <think>; the completion must not repeat it
+  bool think_prefilled =
+      false;  // the prompt already ends with <think>; the completion must not repeat it
   bool allow_whitespace = true;  // whitespace before, between and after the blocks
   bool require_answer = true;    // the answer block must hold something other than whitespace
 
@@ -68,9 +69,8 @@ struct tag_count {
   double per_tag = 0.25;
 
   double operator()(const completion& c) const {
-    static constexpr std::array<std::string_view, 4> tags = {think_open_tag, think_close_tag,
-                                                             eval::answer_open_tag,
-                                                             eval::answer_close_tag};
+    static constexpr std::array<std::string_view, 4> tags = {
+        think_open_tag, think_close_tag, eval::answer_open_tag, eval::answer_close_tag};
     double r = 0;
     for (auto tag : tags) r += detail::count_occurrences(c.text, tag) == 1 ? per_tag : 0.0;
     return r;

@@ -17,7 +17,9 @@ inline char32_t next_code_point(std::string_view s, std::size_t& i) {
   auto cont = [&](std::size_t k) {
     return i + k < s.size() && (static_cast<unsigned char>(s[i + k]) & 0xC0) == 0x80;
   };
-  auto bits = [&](std::size_t k) { return static_cast<char32_t>(static_cast<unsigned char>(s[i + k]) & 0x3F); };
+  auto bits = [&](std::size_t k) {
+    return static_cast<char32_t>(static_cast<unsigned char>(s[i + k]) & 0x3F);
+  };
   if (b0 < 0x80) {
     ++i;
     return b0;
@@ -35,8 +37,8 @@ inline char32_t next_code_point(std::string_view s, std::size_t& i) {
     }
   }
   if (b0 >= 0xF0 && b0 <= 0xF4 && cont(1) && cont(2) && cont(3)) {
-    const char32_t cp = (static_cast<char32_t>(b0 & 0x07) << 18) | (bits(1) << 12) |
-                        (bits(2) << 6) | bits(3);
+    const char32_t cp =
+        (static_cast<char32_t>(b0 & 0x07) << 18) | (bits(1) << 12) | (bits(2) << 6) | bits(3);
     if (cp >= 0x10000 && cp <= 0x10FFFF) {
       i += 4;
       return cp;

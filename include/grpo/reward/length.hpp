@@ -4,8 +4,8 @@
 //                         min(0, λ) if wrong; 0 for all when max = min.
 //   cosine_scaled:        lo + ½(hi − lo)(1 + cos(π·len/L)), (lo, hi) = (0.5, 1.0) if correct,
 //                         (−0.5, −1.0) if wrong; len is clamped to L.
-//   soft_overlong (DAPO eq. 13): 0 if len ≤ L_max − L_cache; (L_max − L_cache − len)/L_cache
-//                         if len ≤ L_max; −1 beyond.
+//   soft_overlong:        (DAPO eq. 13) 0 if len ≤ L_max − L_cache;
+//                         (L_max − L_cache − len)/L_cache if len ≤ L_max; −1 beyond.
 #include <grpo/reward/accuracy.hpp>
 
 #include <algorithm>
@@ -29,8 +29,8 @@ struct kimi_length {
         out[i] = 0.0;
         continue;
       }
-      const double lambda = 0.5 - static_cast<double>(group[i].num_tokens - lo) /
-                                      static_cast<double>(hi - lo);
+      const double lambda =
+          0.5 - static_cast<double>(group[i].num_tokens - lo) / static_cast<double>(hi - lo);
       out[i] = is_correct.correct(group[i]) ? lambda : std::min(0.0, lambda);
     }
   }
@@ -43,8 +43,7 @@ struct cosine_scaled {
   accuracy is_correct{};
 
   [[nodiscard]] status validate() const {
-    if (max_length < 1)
-      return {errc::bad_config, "cosine_scaled.max_length", -1, "need L >= 1"};
+    if (max_length < 1) return {errc::bad_config, "cosine_scaled.max_length", -1, "need L >= 1"};
     return {};
   }
 
@@ -59,8 +58,8 @@ struct cosine_scaled {
 };
 
 struct soft_overlong {
-  index_t max_length = 256;  // L_max
-  index_t cache_length = 64; // L_cache: the soft band below L_max
+  index_t max_length = 256;   // L_max
+  index_t cache_length = 64;  // L_cache: the soft band below L_max
 
   [[nodiscard]] status validate() const {
     if (cache_length < 1 || cache_length > max_length)

@@ -1,6 +1,6 @@
 #pragma once
-// reasoning steps (algorithms.md §10): min(1, count(step markers)/3). The markers: "Step <digits>:"
-// anywhere, "<digits>." at the start of a line, "-" or "*" at the start of a line after a
+// reasoning steps (algorithms.md §10): min(1, count(step markers)/3). The markers:
+// "Step <digits>:" anywhere, "<digits>." at the start of a line, "-" or "*" right after a
 // newline, and the words "First,", "Second,", "Next,", "Finally,"; plus user-given literals
 // (e.g. ", " between the steps of this library's task traces).
 #include <grpo/reward/completion.hpp>
@@ -13,7 +13,7 @@
 namespace grpo::reward {
 
 struct reasoning_steps {
-  double target_count = 3;                // steps for the full reward
+  double target_count = 3;                 // steps for the full reward
   std::vector<std::string> extra_markers;  // literal markers counted in addition
 
   /// How many step markers the text has.

@@ -31,7 +31,8 @@ struct repetition {
       if (c.text.size() < nn) return 0.0;
       total = c.text.size() - nn + 1;
       for (std::size_t i = 0; i < total; ++i) unique_chars.insert(c.text.substr(i, nn));
-      return (1.0 - static_cast<double>(unique_chars.size()) / static_cast<double>(total)) * penalty;
+      return (1.0 - static_cast<double>(unique_chars.size()) / static_cast<double>(total)) *
+             penalty;
     }
     std::vector<std::string_view> words;
     for (std::size_t i = 0; i < c.text.size();) {

@@ -77,7 +77,8 @@ struct two_operand_task : split_config {
       a /= 10;
       b /= 10;
     } while (a > 0 || b > 0);
-    if (a0 >= 10 || b0 >= 10) t += concat(", ", a0, '+', b0, '=', a0 + b0);  // the digits, read back
+    if (a0 >= 10 || b0 >= 10)
+      t += concat(", ", a0, '+', b0, '=', a0 + b0);  // the digits, read back
     return t;
   }
 

@@ -69,8 +69,12 @@ struct countdown : split_config {
       const node& b = nodes[i + 1];
       std::int64_t v = 0;
       switch (op) {
-        case '+': v = a.value + b.value; break;
-        case '-': v = a.value - b.value; break;
+        case '+':
+          v = a.value + b.value;
+          break;
+        case '-':
+          v = a.value - b.value;
+          break;
         case '*':
           if (__builtin_mul_overflow(a.value, b.value, &v)) return std::nullopt;
           break;
@@ -84,7 +88,8 @@ struct countdown : split_config {
       // parenthesise a child of lower precedence, and a right child of equal precedence under
       // a non-associative - or /
       const bool paren_a = a.precedence < prec;
-      const bool paren_b = b.precedence < prec || (b.precedence == prec && (op == '-' || op == '/'));
+      const bool paren_b =
+          b.precedence < prec || (b.precedence == prec && (op == '-' || op == '/'));
       node c{v, op, prec,
              concat(paren_a ? "(" : "", a.text, paren_a ? ")" : "", op, paren_b ? "(" : "", b.text,
                     paren_b ? ")" : "")};

@@ -59,16 +59,17 @@ inline std::optional<rational> apply(char op, const rational& a, const rational&
       if (__builtin_mul_overflow(a.num, b.den, &n) || __builtin_mul_overflow(a.den, b.num, &d))
         return std::nullopt;
       return detail::make_rational(n, d);
-    default: return std::nullopt;
+    default:
+      return std::nullopt;
   }
 }
 
 /// Why an expression was rejected.
 enum class expression_error {
   none,
-  syntax,          // not an expression over integers, + - * / and parentheses
-  too_long,        // more than `max_expression_length` bytes or nesting deeper than 64
-  overflow,        // an integer or an intermediate result does not fit in int64
+  syntax,    // not an expression over integers, + - * / and parentheses
+  too_long,  // more than `max_expression_length` bytes or nesting deeper than 64
+  overflow,  // an integer or an intermediate result does not fit in int64
   division_by_zero,
 };
 
@@ -94,7 +95,8 @@ class expression_parser {
     }
     auto v = expr(0);
     skip_space();
-    if (error_ == expression_error::none && (!v || pos_ != s_.size())) error_ = expression_error::syntax;
+    if (error_ == expression_error::none && (!v || pos_ != s_.size()))
+      error_ = expression_error::syntax;
     out.error = error_;
     if (out.error == expression_error::none) out.value = *v;
     out.numbers = std::move(numbers_);

@@ -39,7 +39,8 @@ struct problem {
 /// Whether `answer` (already extracted from the completion) solves `p`.
 inline bool verify_answer(const problem& p, std::string_view answer) {
   switch (p.kind) {
-    case answer_kind::number: return eval::answers_match(answer, p.reference);
+    case answer_kind::number:
+      return eval::answers_match(answer, p.reference);
     case answer_kind::countdown_expression:
       return check_countdown(answer, p.numbers, p.target) == countdown_verdict::correct;
   }
@@ -55,7 +56,8 @@ inline split split_of(std::string_view key, double test_fraction) {
 /// What every procedural task offers. `draw` returns a fresh instance of either split (one
 /// draw of the generator); `generate` (below) rejects draws until one lands in the asked split.
 template <class T>
-concept procedural_task = requires(const T& t, splitmix64& rng, const problem& p, std::string_view a) {
+concept procedural_task = requires(const T& t, splitmix64& rng, const problem& p,
+                                   std::string_view a) {
   { t.name() } -> std::convertible_to<std::string_view>;
   { t.validate() } -> std::same_as<status>;
   { t.draw(rng) } -> std::same_as<problem>;
@@ -111,7 +113,8 @@ status make_problems(const T& t, split s, index_t count, std::uint64_t seed,
 }
 
 template <procedural_task T>
-std::vector<problem> make_problems_or_throw(const T& t, split s, index_t count, std::uint64_t seed) {
+std::vector<problem> make_problems_or_throw(const T& t, split s, index_t count,
+                                            std::uint64_t seed) {
   std::vector<problem> ps;
   throw_if_error(make_problems(t, s, count, seed, ps));
   return ps;

@@ -69,9 +69,12 @@ std::string concat(const Pieces&... pieces) {
   std::string out;
   auto add = [&out](const auto& piece) {
     using P = std::decay_t<decltype(piece)>;
-    if constexpr (std::same_as<P, char>) out.push_back(piece);
-    else if constexpr (std::integral<P>) out.append(std::to_string(piece));
-    else out.append(std::string_view(piece));
+    if constexpr (std::same_as<P, char>)
+      out.push_back(piece);
+    else if constexpr (std::integral<P>)
+      out.append(std::to_string(piece));
+    else
+      out.append(std::string_view(piece));
   };
   (add(pieces), ...);
   return out;

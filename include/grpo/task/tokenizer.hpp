@@ -47,8 +47,7 @@ struct decode_options {
 class tokenizer {
  public:
   /// The alphabet used by the compact template and the procedural tasks (35 characters).
-  static constexpr std::string_view compact_alphabet =
-      "0123456789+-*/=() \n,.:?AUacehinrstw";
+  static constexpr std::string_view compact_alphabet = "0123456789+-*/=() \n,.:?AUacehinrstw";
 
   /// A tokenizer over `alphabet` (each byte once; no NUL). Errors name the offending position.
   static status make(std::string_view alphabet, tokenizer& out) {
@@ -121,8 +120,8 @@ class tokenizer {
       if (id < 0) {
         out.resize(start);
         const auto byte = static_cast<unsigned char>(text[i]);
-        std::string shown = (byte >= 0x20 && byte < 0x7F) ? std::string("'") + text[i] + "'"
-                                                           : std::string("byte");
+        std::string shown =
+            (byte >= 0x20 && byte < 0x7F) ? std::string("'") + text[i] + "'" : std::string("byte");
         static constexpr char hex[] = "0123456789ABCDEF";
         shown += " (0x";
         shown += hex[byte >> 4];
