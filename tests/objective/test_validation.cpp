@@ -1,0 +1,203 @@
+// Every validation error path, and hand-computed edge cases: all-masked sequences, T = 1,
+// huge log-ratios (finite in, finite out), NaN propagation when validation is skipped.
+#include "support.hpp"
+
+#include <grpo/objective/presets.hpp>
+
+#include <catch2/catch.hpp>
+
+#include <cmath>
+#include <limits>
+
+namespace {
+using ppo_k3 = grpo::objective<grpo::ratio::token, grpo::surrogate::ppo_clip, grpo::kl::k3,
+                               grpo::aggregation::token_mean>;
+
+struct small {
+  float logp[6] = {-1, -2, -0.5f, -1, -1, -3};
+  float old[6] = {-1.1f, -1.9f, -0.5f, -1, -1.2f, -3};
+  float ref[6] = {-1, -1, -1, -1, -1, -1};
+  float H[6] = {1, 2, 3, 4, 5, 6};
+  float adv[2] = {1, -1};
+  std::uint8_t mask[6] = {1, 1, 1, 1, 1, 0};
+  std::int32_t len[2] = {3, 2};
+  grpo::token_batch<float> b() {
+    grpo::token_batch<float> x;
+    x.N = 2; x.T = 3; x.logp = logp; x.old = old; x.ref = ref; x.mask = mask; x.advantages = adv;
+    return x;
+  }
+};
+
+template <class O>
+grpo::status check(const O& o, const grpo::token_batch<float>& b) {
+  float g[6];
+  grpo::objective_result r;
+  return grpo::evaluate(o, b, grpo::gradient_out<float>{g}, r);
+}
+}  // namespace
+
+TEST_CASE("validation reports each kind of bad input with its name and index", "[objective][validation]") {
+  ppo_k3 o;
+  o.beta = 0.1;
+  small s;
+  REQUIRE(check(o, s.b()).ok());
+
+  SECTION("null logp") { auto b = s.b(); b.logp = nullptr; auto st = check(o, b); CHECK(st.kind() == grpo::errc::null_pointer); CHECK(st.input() == "logp"); }
+  SECTION("no mask and no lengths") { auto b = s.b(); b.mask = nullptr; CHECK(check(o, b).input() == "mask"); }
+  SECTION("no advantages") { auto b = s.b(); b.advantages = nullptr; CHECK(check(o, b).kind() == grpo::errc::null_pointer); }
+  SECTION("both advantage forms") { auto b = s.b(); b.token_advantages = s.ref; CHECK(check(o, b).input() == "advantages"); }
+  SECTION("ref missing while beta != 0") { auto b = s.b(); b.ref = nullptr; CHECK(check(o, b).input() == "ref"); o.beta = 0; CHECK(check(o, b).ok()); }
+  SECTION("shape") { auto b = s.b(); b.N = 0; CHECK(check(o, b).kind() == grpo::errc::shape_mismatch); b = s.b(); b.T = -1; CHECK(check(o, b).input() == "T"); }
+  SECTION("negative length") {
+    auto b = s.b(); s.len[1] = -1; b.lengths = s.len;
+    auto st = check(o, b); CHECK(st.kind() == grpo::errc::out_of_range); CHECK(st.input() == "lengths"); CHECK(st.index() == 1);
+  }
+  SECTION("length > T") { auto b = s.b(); s.len[0] = 4; b.lengths = s.len; auto st = check(o, b); CHECK(st.kind() == grpo::errc::out_of_range); CHECK(st.index() == 0); }
+  SECTION("non-finite logp / old / ref / advantage at a masked-in position") {
+    auto b = s.b();
+    s.logp[4] = std::numeric_limits<float>::quiet_NaN();
+    auto st = check(o, b); CHECK(st.kind() == grpo::errc::non_finite); CHECK(st.input() == "logp"); CHECK(st.index() == 4);
+    CHECK(st.message().find("NaN") != std::string::npos);
+    s.logp[4] = -1; s.old[1] = std::numeric_limits<float>::infinity();
+    st = check(o, b); CHECK(st.input() == "old"); CHECK(st.index() == 1);
+    s.old[1] = -1; s.ref[0] = -std::numeric_limits<float>::infinity();
+    st = check(o, b); CHECK(st.input() == "ref"); CHECK(st.index() == 0);
+    s.ref[0] = -1; s.adv[1] = std::numeric_limits<float>::quiet_NaN();
+    st = check(o, b); CHECK(st.input() == "advantages"); CHECK(st.index() == 1);
+  }
+  SECTION("non-finite values at masked-out positions are ignored") {
+    auto b = s.b(); s.logp[5] = std::numeric_limits<float>::quiet_NaN(); s.old[5] = s.logp[5];
+    CHECK(check(o, b).ok());
+  }
+  SECTION("bad hyper-parameters") {
+    ppo_k3 bad = o; bad.surrogate.eps_low = 1.5; auto st = check(bad, s.b());
+    CHECK(st.kind() == grpo::errc::bad_config); CHECK(st.input() == "surrogate");
+    bad = o; bad.beta = -1; CHECK(check(bad, s.b()).input() == "beta");
+    bad = o; bad.ratio.log_clamp = 0; CHECK(check(bad, s.b()).input() == "ratio");
+    bad = o; bad.kl.d_clamp = -1; CHECK(check(bad, s.b()).input() == "kl");
+    grpo::objective<grpo::ratio::token, grpo::surrogate::ppo_clip, grpo::kl::none, grpo::aggregation::constant> c;
+    c.aggregation.max_length = -2; CHECK(check(c, s.b()).input() == "aggregation");
+    c.aggregation.max_length = 0; c.beta = 0.1; CHECK(check(c, s.b()).input() == "beta");
+  }
+  SECTION("sequence ratio with token advantages") {
+    auto g = grpo::presets::trl::luspo();
+    auto b = s.b(); b.advantages = nullptr; b.token_advantages = s.ref;
+    auto st = check(g, b); CHECK(st.kind() == grpo::errc::shape_mismatch); CHECK(st.input() == "token_advantages");
+  }
+  SECTION("missing inputs of corrections") {
+    grpo::objective<grpo::ratio::token, grpo::surrogate::ppo_clip, grpo::kl::none, grpo::aggregation::token_mean,
+                    grpo::correction::entropy_bonus, grpo::correction::truncated_mask, grpo::correction::sampler_mismatch> c;
+    auto b = s.b();
+    CHECK(check(c, b).input() == "entropy");
+    b.entropy = s.H; CHECK(check(c, b).input() == "sampler_logp");
+    b.sampler_logp = s.old; CHECK(check(c, b).input() == "truncated");
+    std::uint8_t tr[2] = {0, 1}; b.truncated = tr; CHECK(check(c, b).ok());
+    c.corrections.get<grpo::correction::sampler_mismatch>().c_max = std::numeric_limits<double>::infinity();
+    CHECK(check(c, b).input() == "sampler_mismatch");
+    c.corrections.get<grpo::correction::sampler_mismatch>().c_max = 3;
+    c.corrections.get<grpo::correction::entropy_bonus>().coef = -1;
+    CHECK(check(c, b).input() == "entropy_bonus");
+  }
+}
+
+TEST_CASE("hand-computed edge cases", "[objective][edge]") {
+  small s;
+  float g[6];
+  grpo::objective_result r;
+  SECTION("an all-masked sequence contributes nothing and counts as a sequence") {
+    // GRPO (seq-mean-token-mean), on-policy, β = 0: loss = −(1/N)·Σ_i A_i·[T_i > 0]
+    auto o = grpo::presets::trl::grpo();
+    auto b = s.b(); b.old = nullptr;
+    s.mask[3] = s.mask[4] = 0;  // sequence 1 entirely masked
+    REQUIRE(grpo::evaluate(o, b, grpo::gradient_out<float>{g}, r).ok());
+    CHECK(r.loss == Approx(-0.5));  // −(1/2)·(A_0 = 1)
+    for (int t = 0; t < 3; ++t) CHECK(g[t] == Approx(-1.0 / 6));  // −A·ρ/(T_0·N)
+    for (int t = 3; t < 6; ++t) CHECK(g[t] == 0.0f);
+    CHECK(r.stats.token_count == 3);
+  }
+  SECTION("every token masked: loss 0, statistics 0, no NaN") {
+    auto o = grpo::presets::trl::dapo();
+    auto b = s.b();
+    for (auto& m : s.mask) m = 0;
+    REQUIRE(grpo::evaluate(o, b, grpo::gradient_out<float>{g}, r).ok());
+    CHECK(r.loss == 0.0);
+    CHECK(r.stats.ratio_mean == 0.0);
+    CHECK(r.stats.kl_max == 0.0);
+  }
+  SECTION("T = 1 PPO-clip by hand") {
+    // ρ = e^{0.5} ≈ 1.6487 > 1.2, A = 1: clipped, loss −1.2, gradient 0, clip_high
+    float lp[1] = {-0.5f}, old[1] = {-1.0f}, a[1] = {1.0f};
+    std::uint8_t m[1] = {1};
+    grpo::token_batch<float> b; b.N = 1; b.T = 1; b.logp = lp; b.old = old; b.mask = m; b.advantages = a;
+    REQUIRE(grpo::evaluate(grpo::presets::trl::grpo(), b, grpo::gradient_out<float>{g}, r).ok());
+    CHECK(r.loss == Approx(-1.2));
+    CHECK(g[0] == 0.0f);
+    CHECK(r.stats.clip_fraction_high == 1.0);
+    a[0] = -1.0f;  // A < 0: unclipped branch −ρA = ρ, gradient ρ
+    REQUIRE(grpo::evaluate(grpo::presets::trl::grpo(), b, grpo::gradient_out<float>{g}, r).ok());
+    CHECK(r.loss == Approx(std::exp(0.5)).epsilon(1e-6));
+    CHECK(g[0] == Approx(std::exp(0.5)).epsilon(1e-6));
+  }
+  SECTION("huge log-ratios: finite inputs give finite outputs") {
+    float lp[4] = {-0.01f, -3000.f, -0.01f, -1e4f}, old[4] = {-5000.f, -0.01f, -1e4f, -0.01f};
+    float rf[4] = {-4000.f, -0.01f, -0.01f, -9000.f}, a[2] = {2.f, -3.f}, H[4] = {1, 2, 3, 4};
+    std::uint8_t m[4] = {1, 1, 1, 1};
+    grpo::token_batch<float> b; b.N = 2; b.T = 2; b.logp = lp; b.old = old; b.ref = rf; b.mask = m; b.advantages = a; b.entropy = H;
+    auto finite_everywhere = [&](const auto& o) {
+      REQUIRE(grpo::evaluate(o, b, grpo::gradient_out<float>{g}, r).ok());
+      CHECK(std::isfinite(r.loss));
+      CHECK(std::isfinite(r.stats.ratio_max));
+      CHECK(std::isfinite(r.stats.kl_max));
+      for (int k = 0; k < 4; ++k) CHECK(std::isfinite(g[k]));
+    };
+    auto t = grpo::presets::trl::grpo(); t.beta = 0.04;
+    finite_everywhere(t);
+    finite_everywhere(grpo::presets::trl::cispo(5.0));
+    finite_everywhere(grpo::presets::trl::sapo());
+    finite_everywhere(grpo::presets::trl::luspo());
+    finite_everywhere(grpo::presets::verl::vanilla());
+    finite_everywhere(grpo::presets::openrlhf::group_norm<grpo::kl::k3>(0.01));
+    finite_everywhere(grpo::presets::openrlhf::group_norm<grpo::kl::k2>(0.01));
+    grpo::objective<grpo::ratio::token, grpo::surrogate::ppo_clip, grpo::kl::is_corrected_k3, grpo::aggregation::token_mean> ik;
+    ik.beta = 0.1;
+    finite_everywhere(ik);
+    // the clamp: log ρ = 4999.99 is clamped to 20, so ρ_max = e^20
+    CHECK(r.stats.ratio_max == Approx(std::exp(20.0)).epsilon(1e-5));
+  }
+  SECTION("unchecked: a NaN input propagates into the loss, never a finite-looking value") {
+    auto b = s.b();
+    s.logp[1] = std::numeric_limits<float>::quiet_NaN();
+    for (bool on_policy : {false, true}) {
+      if (on_policy) b.old = nullptr;
+      REQUIRE(grpo::evaluate(grpo::unchecked, grpo::presets::trl::grpo(), b, grpo::gradient_out<float>{g}, r).ok());
+      CHECK(std::isnan(r.loss));
+      CHECK(std::isnan(g[1]));
+      REQUIRE(grpo::evaluate(grpo::unchecked, grpo::presets::trl::luspo(), b, grpo::gradient_out<float>{g}, r).ok());
+      CHECK(std::isnan(r.loss));
+    }
+    s.logp[1] = -2; s.adv[0] = std::numeric_limits<float>::infinity();
+    REQUIRE(grpo::evaluate(grpo::unchecked, grpo::presets::trl::dapo(), s.b(), grpo::gradient_out<float>{g}, r).ok());
+    CHECK(!std::isfinite(r.loss));
+  }
+  SECTION("truncated completions leave the token count") {
+    grpo::objective<grpo::ratio::token, grpo::surrogate::ppo_clip, grpo::kl::none, grpo::aggregation::token_mean,
+                    grpo::correction::truncated_mask> o;
+    auto b = s.b(); b.old = nullptr;
+    std::uint8_t tr[2] = {1, 0}; b.truncated = tr;
+    REQUIRE(grpo::evaluate(o, b, grpo::gradient_out<float>{g}, r).ok());
+    CHECK(r.stats.token_count == 2);
+    CHECK(r.loss == Approx(1.0));  // −A_1·ρ over its 2 tokens / 2 tokens = 1
+    CHECK(g[0] == 0.0f);
+  }
+  SECTION("sequence-level sampler mask drops a sequence whose weight exceeds C_max") {
+    grpo::objective<grpo::ratio::token, grpo::surrogate::gpg, grpo::kl::none, grpo::aggregation::token_sum,
+                    grpo::correction::sampler_mismatch> o;  // TRL default: sequence_mask, C_max = 3
+    auto b = s.b();
+    float sampler[6] = {-1.1f, -1.9f, -0.5f, -2.5f, -1.2f, -3};  // seq 1: Σ(old − sampler) = 1.5 → w = e^{1.5} > 3
+    b.sampler_logp = sampler;
+    REQUIRE(grpo::evaluate(o, b, grpo::gradient_out<float>{g}, r).ok());
+    CHECK(r.loss == Approx(-(1.0 * (-1 - 2 - 0.5))));  // only sequence 0: −A·Σ logp
+    CHECK(g[3] == 0.0f);
+    CHECK(g[0] == Approx(-1.0));
+  }
+}
