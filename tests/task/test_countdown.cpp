@@ -99,7 +99,21 @@ TEST_CASE("countdown: prompts, traces and config validation", "[task][countdown]
   no_div.allow_division = false;
   for (const auto& q : make_problems_or_throw(no_div, split::train, 100, 1))
     CHECK(q.reference.find('/') == std::string::npos);
+  // no target in range is reachable: an error after max_attempts draws, not a hang
+  countdown unreachable;
+  unreachable.min_number = unreachable.max_number = 1000000;
+  unreachable.count = 2;
+  unreachable.allow_division = false;  // a+b, a-b = 0 and a*b are all out of range
+  unreachable.max_target = 10;
+  unreachable.max_attempts = 100;
+  std::vector<problem> out;
+  const auto s = make_problems(unreachable, split::train, 1, 1, out);
+  CHECK(s.kind() == grpo::errc::bad_config);
+  CHECK(s.detail().find("no instance of the train split") != std::string::npos);
   countdown bad;
+  bad.constructions_per_draw = 0;
+  CHECK(bad.validate().input() == "constructions_per_draw");
+  bad = countdown{};
   bad.count = 7;
   CHECK(bad.validate().input() == "count");
   bad = countdown{};

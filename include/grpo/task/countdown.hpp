@@ -19,6 +19,7 @@ struct countdown : split_config {
   std::int64_t max_number = 9;
   std::int64_t max_target = 100;
   bool allow_division = true;
+  int constructions_per_draw = 64;  // random trees tried per draw before it reports failure
 
   std::string_view name() const { return "countdown"; }
 
@@ -30,15 +31,20 @@ struct countdown : split_config {
               "need 1 <= min_number <= max_number <= 10^6, got " + std::to_string(min_number) +
                   ".." + std::to_string(max_number)};
     if (max_target < 1) return {errc::bad_config, "max_target", -1, "need max_target >= 1"};
+    if (constructions_per_draw < 1)
+      return {errc::bad_config, "constructions_per_draw", -1, "need >= 1"};
     return validate_split();
   }
 
   bool verify(const problem& p, std::string_view answer) const { return verify_answer(p, answer); }
 
+  /// One solvable instance, or an empty problem (no key) when `constructions_per_draw` random
+  /// trees all broke a rule; `generate` counts that as a failed draw, so a configuration with no
+  /// reachable target ends in an error, not a hang.
   problem draw(splitmix64& rng) const {
-    for (;;) {
+    for (int i = 0; i < constructions_per_draw; ++i)
       if (auto p = try_draw(rng)) return std::move(*p);
-    }
+    return {};
   }
 
  private:

@@ -54,7 +54,8 @@ inline split split_of(std::string_view key, double test_fraction) {
 }
 
 /// What every procedural task offers. `draw` returns a fresh instance of either split (one
-/// draw of the generator); `generate` (below) rejects draws until one lands in the asked split.
+/// draw of the generator), or a problem with an empty key when it found none; `generate`
+/// (below) rejects draws until one lands in the asked split.
 template <class T>
 concept procedural_task = requires(const T& t, splitmix64& rng, const problem& p,
                                    std::string_view a) {
@@ -85,15 +86,15 @@ status generate(const T& t, splitmix64& rng, split s, problem& out) {
   GRPO_TRY(t.validate());
   for (int attempt = 0; attempt < t.max_attempts; ++attempt) {
     problem p = t.draw(rng);
-    if (split_of(p.key, t.test_fraction) == s) {
+    if (!p.key.empty() && split_of(p.key, t.test_fraction) == s) {
       out = std::move(p);
       return {};
     }
   }
   return {errc::bad_config, "test_fraction", -1,
-          std::string("no instance of the ") + (s == split::test ? "test" : "train") +
-              " split found in " + std::to_string(t.max_attempts) +
-              " draws: the instance space is too small for this split"};
+          concat("no instance of the ", s == split::test ? "test" : "train", " split found in ",
+                 t.max_attempts,
+                 " draws: the instance space is empty or too small for this split")};
 }
 
 /// `count` instances of split `s`, reproducible from `seed`: instance j is drawn from its own
