@@ -116,3 +116,39 @@ TEST_CASE("vexp: the AVX2 and scalar versions agree bit for bit", "[vexp]") {
   }
   CHECK(mismatches == 0);
 }
+
+TEST_CASE("exp2_flush: 2^t for t <= 0 within 4 ulp, flushed below 2^-125, AVX2 = scalar", "[vexp]") {
+  std::vector<float> ts;
+  for (float t = -130.0f; t <= 0.5f; t += 0.000731f) ts.push_back(t);
+  const float inf = std::numeric_limits<float>::infinity();
+  ts.insert(ts.end(), {-inf, -0.0f, 0.0f, -125.0f, -124.99f, -125.01f, std::nanf("")});
+  double worst = 0;
+  for (const float t : ts) {
+    const float y = grpo::simd::exp2_flush_scalar(t);
+    if (std::isnan(t)) {
+      CHECK(std::isnan(y));
+      continue;
+    }
+    if (t < -125.0f) {
+      CHECK(y == 0.0f);
+      continue;
+    }
+    worst = std::max(worst, ulp_error(y, std::exp2(static_cast<double>(t))));
+  }
+  WARN("exp2_flush: max ulp error " << worst);
+  CHECK(worst <= 4.0);
+#if GRPO_HAVE_X86_SIMD
+  if (grpo::simd::has_avx2()) {
+    std::size_t mismatches = 0;
+    for (std::size_t i = 0; i + 8 <= ts.size(); i += 8) {
+      alignas(32) float out[8];
+      grpo::simd::exp2_flush_avx2_store(ts.data() + i, out);
+      for (int k = 0; k < 8; ++k) {
+        const float s = grpo::simd::exp2_flush_scalar(ts[i + k]);
+        mismatches += (s == out[k] || (std::isnan(s) && std::isnan(out[k]))) ? 0 : 1;
+      }
+    }
+    CHECK(mismatches == 0);
+  }
+#endif
+}

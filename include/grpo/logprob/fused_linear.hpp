@@ -174,7 +174,7 @@ inline status fused_linear_forward(const float* hidden, const float* weight, ind
         else if (r.lse != -INFINITY) part = {r.lse, 1.0, -static_cast<double>(r.entropy)};
         sc.stats[i].merge(part);
         const index_t y = targets[t0 + i] - v0;
-        if (y >= 0 && y < vc) sc.z_target[i] = row[y];
+        if (y >= 0 && y < vc) sc.z_target[i] = row[y];  // logp = z_y/τ − lse once all chunks are in
       }
     }
     for (index_t i = 0; i < tc; ++i) {

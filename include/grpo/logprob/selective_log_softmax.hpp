@@ -46,6 +46,8 @@ namespace cpu_detail {
 struct row_result {
   float lse;      ///< log Σ_v exp(z_v/τ); −inf for an all-masked row, NaN for a row with NaN/+inf
   float entropy;  ///< −Σ p log p
+  float m2;       ///< max_v z_v·log2(e)/τ (as rounded in the pass)
+  float log2_s;   ///< log2 Σ_v 2^(z_v·log2(e)/τ − m2)
 };
 
 // ---- the scalar policy: a "vector" of one float --------------------------------------------
@@ -62,9 +64,11 @@ struct ops {
   static float mul(float a, float b) { return a * b; }
   static float fmadd(float a, float b, float c) { return std::fma(a, b, c); }
   static float max_keep(float a, float b) { return a > b ? a : b; }  // b when either is NaN
-  static float exp(float x) { return simd::exp_scalar(x); }
+  static float exp2(float t) { return simd::exp2_flush_scalar(t); }
   static float hsum(float x) { return x; }
   static float hmax(float x) { return x; }
+  template <class T>
+  static void prefetch(const T*) {}
 };
 #include <grpo/logprob/detail/row_kernels.inl>
 }  // namespace scalar_kernels
@@ -99,11 +103,13 @@ struct ops {
     const __m256i packed = _mm256_permute4x64_epi64(_mm256_packus_epi32(r, r), 0xD8);
     _mm_storeu_si128(reinterpret_cast<__m128i*>(p), _mm256_castsi256_si128(packed));
   }
+  template <class T>  // a hint only: prefetching past the end of the row is harmless
+  static void prefetch(const T* p) { _mm_prefetch(reinterpret_cast<const char*>(p), _MM_HINT_T0); }
   static __m256 add(__m256 a, __m256 b) { return _mm256_add_ps(a, b); }
   static __m256 mul(__m256 a, __m256 b) { return _mm256_mul_ps(a, b); }
   static __m256 fmadd(__m256 a, __m256 b, __m256 c) { return _mm256_fmadd_ps(a, b, c); }
   static __m256 max_keep(__m256 a, __m256 b) { return _mm256_max_ps(a, b); }  // b on NaN
-  static __m256 exp(__m256 x) { return simd::exp_avx2(x); }
+  static __m256 exp2(__m256 t) { return simd::exp2_flush_avx2(t); }
   static float hsum(__m256 x) {
     const __m128 s = _mm_add_ps(_mm256_castps256_ps128(x), _mm256_extractf128_ps(x, 1));
     const __m128 t = _mm_add_ps(s, _mm_movehl_ps(s, s));
@@ -195,7 +201,7 @@ status selective_log_softmax_forward(const T* logits, const logits_shape& shape,
       r = entropy ? cpu_detail::scalar_kernels::row_forward<T, true>(row, shape.vocab, inv_tau)
                   : cpu_detail::scalar_kernels::row_forward<T, false>(row, shape.vocab, inv_tau);
     if (!std::isfinite(r.lse)) cpu_detail::atomic_min(first_bad, t);
-    logp[t] = to_float(row[targets[t]]) * inv_tau - r.lse;
+    logp[t] = cpu_detail::scalar_kernels::logp_of(to_float(row[targets[t]]), inv_tau, r);
     if (entropy) entropy[t] = r.entropy;
     if (lse) lse[t] = r.lse;
   }

@@ -2,24 +2,30 @@
 // including file defines (scalar, or AVX2 under a target pragma). Included inside a namespace by
 // selective_log_softmax.hpp; not a header of its own.
 //
+// Everything runs in base-2 units, so that the scale 1/τ and log2(e) fold into one multiply:
+//   t_v = z_v·c − m₂ with c = log2(e)/τ and m₂ the running max of z·c,   s = Σ 2^t_v,
+//   w = Σ 2^t_v · t_v;   then lse = (m₂ + log2 s)·ln2, H = (log2 s − w/s)·ln2,
+//   logp = (z_y·c − m₂ − log2 s)·ln2 (the same rounded m₂ and c on both sides of the difference).
 // Forward, per row (one read of the logits from memory): the row is cut into blocks that fit in
-// L1. A block's maximum is taken first, the running maximum m moves up to it (rescaling s and w,
-// softmax_stats.hpp derives the rule), then the block is read again from L1 to add
-// exp(z'−m) to s and exp(z'−m)·(z'−m) to w.
+// L1. A block's maximum is taken first, the running maximum moves up to it (rescaling s and w,
+// softmax_stats.hpp derives the rule), then the block is read again from L1 to add 2^t to s and
+// 2^t·t to w.
 // Backward, per row (read + write): dL/dz_v = (g·1[v=y] − p_v·(g + g_H·(log p_v + H)))/τ, where
-// log p_v = z_v/τ − lse and g_H = dL/dH is the entropy's upstream gradient, using
+// log p_v = z_v/τ − lse = t_v·ln2 with t_v = z_v·c − lse·log2(e), and g_H = dL/dH, using
 // dH/dz'_v = −p_v·(log p_v + H).
 
 /// Block length in elements: 8 KB of fp32 logits, so the second read hits L1.
 inline constexpr index_t block_len = 2048;
+inline constexpr double ln2 = 0.69314718055994530942;
+inline constexpr double log2e = 1.44269504088896340736;
 
 template <class T, bool Entropy>
 row_result row_forward(const T* z, index_t vocab, float inv_tau) {
   using vec = typename ops::vec;
   constexpr index_t W = ops::width;
-  constexpr float lowest = -std::numeric_limits<float>::max();
-  float m = -INFINITY;  // running max of z/τ
-  double s = 0, w = 0;  // relative to m, accumulated across blocks in double
+  const auto c = static_cast<float>(log2e * static_cast<double>(inv_tau));
+  float m2 = -INFINITY;  // running max of z·c
+  double s = 0, w = 0;   // relative to m2, accumulated across blocks in double
   for (index_t b0 = 0; b0 < vocab; b0 += block_len) {
     const index_t b1 = std::min(vocab, b0 + block_len);
     vec vmax = ops::set1(-INFINITY);
@@ -29,40 +35,60 @@ row_result row_forward(const T* z, index_t vocab, float inv_tau) {
     for (; v < b1; ++v) bm = std::max(bm, to_float(z[v]));
     if (bm == -INFINITY) {  // a fully masked block adds nothing, unless it hides a NaN
       for (v = b0; v < b1; ++v)
-        if (to_float(z[v]) != -INFINITY) return {NAN, NAN};
+        if (to_float(z[v]) != -INFINITY) return {NAN, NAN, NAN, NAN};
       continue;
     }
-    const float bm_scaled = bm * inv_tau;
-    if (bm_scaled > m) {
+    const float bm2 = bm * c;
+    if (bm2 > m2) {
       if (s != 0) {
-        const double dm = static_cast<double>(m) - static_cast<double>(bm_scaled);
-        const double c = std::exp(dm);
-        w = c * (w + s * dm);
-        s *= c;
+        const double dm = static_cast<double>(m2) - static_cast<double>(bm2);
+        const double k = std::exp2(dm);
+        w = k * (w + s * dm);
+        s *= k;
       }
-      m = bm_scaled;
+      m2 = bm2;
     }
-    const vec vt = ops::set1(inv_tau), vneg_m = ops::set1(-m);
-    vec vs = ops::set1(0.0f), vw = ops::set1(0.0f);
-    for (v = b0; v + W <= b1; v += W) {
-      const vec x = ops::fmadd(ops::load(z + v), vt, vneg_m);  // z'/τ − m ≤ 0
-      const vec e = ops::exp(x);
-      vs = ops::add(vs, e);
-      // a masked entry has e = 0 and x = −inf; clamping x to the lowest float keeps 0·x = 0
-      if constexpr (Entropy) vw = ops::fmadd(e, ops::max_keep(ops::set1(lowest), x), vw);
+    const vec vc = ops::set1(c), vneg_m = ops::set1(-m2), vfloor = ops::set1(-127.0f);
+    vec vs0 = ops::set1(0.0f), vs1 = ops::set1(0.0f), vw0 = ops::set1(0.0f), vw1 = ops::set1(0.0f);
+    for (v = b0; v + 2 * W <= b1; v += 2 * W) {  // two chains of sums: more work in flight
+      // the next block streams in from memory while this one is computed from L1
+      ops::prefetch(z + v + block_len);
+      const vec t0 = ops::fmadd(ops::load(z + v), vc, vneg_m);
+      const vec t1 = ops::fmadd(ops::load(z + v + W), vc, vneg_m);
+      const vec e0 = ops::exp2(t0), e1 = ops::exp2(t1);
+      vs0 = ops::add(vs0, e0);
+      vs1 = ops::add(vs1, e1);
+      // a masked entry has e = 0 and t = −inf: the clamp keeps 0·t = 0
+      if constexpr (Entropy) {
+        vw0 = ops::fmadd(e0, ops::max_keep(vfloor, t0), vw0);
+        vw1 = ops::fmadd(e1, ops::max_keep(vfloor, t1), vw1);
+      }
+    }
+    for (; v + W <= b1; v += W) {
+      const vec t0 = ops::fmadd(ops::load(z + v), vc, vneg_m);
+      const vec e0 = ops::exp2(t0);
+      vs0 = ops::add(vs0, e0);
+      if constexpr (Entropy) vw0 = ops::fmadd(e0, ops::max_keep(vfloor, t0), vw0);
     }
     float ts = 0, tw = 0;
     for (; v < b1; ++v) {
-      const float x = std::fma(to_float(z[v]), inv_tau, -m);
-      const float e = simd::exp_scalar(x);
+      const float t = std::fma(to_float(z[v]), c, -m2);
+      const float e = simd::exp2_flush_scalar(t);
       ts += e;
-      if constexpr (Entropy) tw += x == -INFINITY ? 0.0f : e * x;
+      if constexpr (Entropy) tw += e * (t < -127.0f ? -127.0f : t);
     }
-    s += static_cast<double>(ops::hsum(vs)) + ts;
-    if constexpr (Entropy) w += static_cast<double>(ops::hsum(vw)) + tw;
+    s += static_cast<double>(ops::hsum(ops::add(vs0, vs1))) + ts;
+    if constexpr (Entropy) w += static_cast<double>(ops::hsum(ops::add(vw0, vw1))) + tw;
   }
-  const double log_s = std::log(s);
-  return {static_cast<float>(static_cast<double>(m) + log_s), static_cast<float>(log_s - w / s)};
+  const double log2_s = std::log2(s);
+  return {static_cast<float>((static_cast<double>(m2) + log2_s) * ln2), static_cast<float>((log2_s - w / s) * ln2),
+          m2, static_cast<float>(log2_s)};
+}
+
+/// logp of element y given the row's forward result (same c and m₂ as the sum).
+inline float logp_of(float z_y, float inv_tau, const row_result& r) {
+  const auto c = static_cast<float>(log2e * static_cast<double>(inv_tau));
+  return static_cast<float>((static_cast<double>(std::fma(z_y, c, -r.m2)) - static_cast<double>(r.log2_s)) * ln2);
 }
 
 template <class T, bool Entropy>
@@ -72,33 +98,34 @@ void row_backward(const T* z, T* dz, index_t vocab, index_t target, float inv_ta
   constexpr index_t W = ops::width;
   // read before an in-place overwrite; target < 0: the chosen token is not in this (partial) row
   const float z_target = target >= 0 ? to_float(z[target]) : 0.0f;
-  // below −150, p = exp(log p) is already 0: the clamp keeps 0·(−inf) out of the entropy term
-  constexpr float log_p_floor = -150.0f;
-  const vec vt = ops::set1(inv_tau), vneg_lse = ops::set1(-lse);
+  const auto c = static_cast<float>(log2e * static_cast<double>(inv_tau));
+  const auto lse2 = static_cast<float>(static_cast<double>(lse) * log2e);
+  // k = g + g_H·(log p + H) = (g + g_H·H) + (g_H·ln2)·t; below t = −200, p is already 0
+  const float k0 = g + g_entropy * entropy, k1 = static_cast<float>(g_entropy * ln2);
+  constexpr float t_floor = -200.0f;
+  const vec vc = ops::set1(c), vneg_lse2 = ops::set1(-lse2);
   const vec vneg_g_over_tau = ops::set1(-g * inv_tau), vneg_inv_tau = ops::set1(-inv_tau);
-  const vec vg = ops::set1(g), vgh = ops::set1(g_entropy), vh = ops::set1(entropy);
+  const vec vk0 = ops::set1(k0), vk1 = ops::set1(k1);
   index_t v = 0;
   for (; v + W <= vocab; v += W) {
-    const vec log_p = ops::fmadd(ops::load(z + v), vt, vneg_lse);
-    const vec p = ops::exp(log_p);
+    if (v % 16 == 0) ops::prefetch(z + v + 1024);
+    const vec t = ops::fmadd(ops::load(z + v), vc, vneg_lse2);
+    const vec p = ops::exp2(t);
     if constexpr (Entropy) {
-      const vec k = ops::fmadd(vgh, ops::add(ops::max_keep(ops::set1(log_p_floor), log_p), vh), vg);
+      const vec k = ops::fmadd(vk1, ops::max_keep(ops::set1(t_floor), t), vk0);
       ops::store(dz + v, ops::mul(ops::mul(p, k), vneg_inv_tau));
     } else {
       ops::store(dz + v, ops::mul(p, vneg_g_over_tau));
     }
   }
+  auto k_of = [&](float t) { return Entropy ? std::fma(k1, t < t_floor ? t_floor : t, k0) : g; };
   for (; v < vocab; ++v) {
-    const float log_p = std::fma(to_float(z[v]), inv_tau, -lse);
-    const float p = simd::exp_scalar(log_p);
-    float k = g;
-    if constexpr (Entropy) k += g_entropy * ((log_p < log_p_floor ? log_p_floor : log_p) + entropy);
-    dz[v] = from_float<T>(-inv_tau * p * k);
+    const float t = std::fma(to_float(z[v]), c, -lse2);
+    const float p = simd::exp2_flush_scalar(t);
+    dz[v] = from_float<T>(Entropy ? p * k_of(t) * -inv_tau : p * (-g * inv_tau));
   }
   if (target < 0) return;
-  const float log_p = std::fma(z_target, inv_tau, -lse);
-  const float p = simd::exp_scalar(log_p);
-  float k = g;
-  if constexpr (Entropy) k += g_entropy * ((log_p < log_p_floor ? log_p_floor : log_p) + entropy);
-  dz[target] = from_float<T>(inv_tau * (g - p * k));
+  const float t = std::fma(z_target, c, -lse2);
+  const float p = simd::exp2_flush_scalar(t);
+  dz[target] = from_float<T>(inv_tau * (g - p * k_of(t)));
 }
