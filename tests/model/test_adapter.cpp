@@ -1,6 +1,8 @@
 #include <catch2/catch.hpp>
 #include <grpo/model/adapter.hpp>
 
+#include "gradcheck.hpp"
+
 #include <random>
 #include <vector>
 
@@ -40,26 +42,7 @@ TEST_CASE("policy adapter: gradient through a user model matches finite differen
   b.add(std::vector<gm::token_t>{0, 3}, std::vector<gm::token_t>{1, 4, 2});
   b.add(std::vector<gm::token_t>{2}, std::vector<gm::token_t>{2});
   const std::vector<double> wl{0.5, -1.0, 0.3, 0.0, 1.2, 0.0, 0.0, 0.0}, wh{0.2, 0.4, -0.6, 0.0, 0.9, 0.0, 0.0, 0.0};
-  auto loss = [&] {
-    std::vector<double> lp(8), h(8);
-    REQUIRE(pol.logprobs(b, 0.9, lp, h).ok());
-    double s = 0;
-    for (size_t k = 0; k < 8; ++k) s += wl[k] * lp[k] + wh[k] * h[k];
-    return s;
-  };
-  pol.zero_grad();
-  loss();
-  REQUIRE(pol.backward(b, wl, wh).ok());
-  const std::vector<double> g(pol.gradients().begin(), pol.gradients().end());
-  for (size_t k = 0; k < g.size(); ++k) {
-    const double keep = pol.parameters()[k];
-    pol.parameters()[k] = keep + 1e-6;
-    const double up = loss();
-    pol.parameters()[k] = keep - 1e-6;
-    const double dn = loss();
-    pol.parameters()[k] = keep;
-    CHECK(g[k] == Approx((up - dn) / 2e-6).epsilon(1e-6).margin(1e-9));
-  }
+  grpo_test::check_policy_gradient(pol, b, wl, wh, 0.9);
 }
 
 TEST_CASE("policy adapter: sampling records the logp the forward recomputes; snapshot is independent", "[model][adapter]") {

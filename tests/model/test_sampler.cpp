@@ -3,6 +3,7 @@
 #include <grpo/model/tabular.hpp>
 #include <grpo/model/tempered_softmax.hpp>
 
+#include "gradcheck.hpp"
 #include "reference_transformer.hpp"  // reference_tempered
 
 #include <algorithm>
@@ -179,30 +180,8 @@ TEST_CASE("tabular policy: gradient matches finite differences", "[model][tabula
   b.add(std::vector<gm::token_t>{0}, std::vector<gm::token_t>{2, 1});
   b.add(std::vector<gm::token_t>{3, 2}, std::vector<gm::token_t>{3});
   b.add(std::vector<gm::token_t>{1}, std::vector<gm::token_t>{0, 0});
-  const index_t T = 2;
-  std::vector<double> wl{0.3, -1.0, 2.0, 0.0, 0.5, 1.5}, wh{1.0, 0.2, -0.7, 0.0, 0.4, -0.1};
-  const double tau = 0.7;
-  auto loss = [&] {
-    std::vector<double> lp(6), h(6);
-    REQUIRE(pol.logprobs(b, tau, lp, h).ok());
-    double s = 0;
-    for (size_t k = 0; k < 6; ++k) s += wl[k] * lp[k] + wh[k] * h[k];
-    return s;
-  };
-  pol.zero_grad();
-  loss();
-  REQUIRE(pol.backward(b, wl, wh).ok());
-  const std::vector<double> g(pol.gradients().begin(), pol.gradients().end());
-  for (size_t k = 0; k < g.size(); ++k) {
-    const double keep = pol.parameters()[k];
-    pol.parameters()[k] = keep + 1e-6;
-    const double up = loss();
-    pol.parameters()[k] = keep - 1e-6;
-    const double dn = loss();
-    pol.parameters()[k] = keep;
-    CHECK(g[k] == Approx((up - dn) / 2e-6).epsilon(1e-6).margin(1e-9));
-  }
-  (void)T;
+  const std::vector<double> wl{0.3, -1.0, 2.0, 0.0, 0.5, 1.5}, wh{1.0, 0.2, -0.7, 0.0, 0.4, -0.1};
+  grpo_test::check_policy_gradient(pol, b, wl, wh, 0.7);
 }
 
 TEST_CASE("tabular policy: exact expectations and sampling", "[model][tabular]") {
