@@ -9,3 +9,13 @@
 #include <grpo/eval/metrics.hpp>
 #include <grpo/reward/rewards.hpp>
 #include <grpo/task/tasks.hpp>
+#include <grpo/model/adapter.hpp>
+#include <grpo/model/policy.hpp>
+#include <grpo/model/reference.hpp>
+#include <grpo/model/sampler.hpp>
+#include <grpo/model/tabular.hpp>
+#include <grpo/model/transformer.hpp>
+#include <grpo/optim/adamw.hpp>
+#include <grpo/optim/clip.hpp>
+#include <grpo/optim/schedule.hpp>
+#include <grpo/train/checkpoint.hpp>
