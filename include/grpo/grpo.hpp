@@ -9,6 +9,7 @@
 #include <grpo/eval/metrics.hpp>
 #include <grpo/reward/rewards.hpp>
 #include <grpo/task/tasks.hpp>
+#include <grpo/eval/score.hpp>
 #include <grpo/model/adapter.hpp>
 #include <grpo/model/policy.hpp>
 #include <grpo/model/reference.hpp>

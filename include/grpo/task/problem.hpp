@@ -91,10 +91,10 @@ status generate(const T& t, splitmix64& rng, split s, problem& out) {
       return {};
     }
   }
-  return {errc::bad_config, "test_fraction", -1,
-          concat("no instance of the ", s == split::test ? "test" : "train", " split found in ",
-                 t.max_attempts,
-                 " draws: the instance space is empty or too small for this split")};
+  return {
+      errc::bad_config, "test_fraction", -1,
+      concat("no instance of the ", s == split::test ? "test" : "train", " split found in ",
+             t.max_attempts, " draws: the instance space is empty or too small for this split")};
 }
 
 /// `count` instances of split `s`, reproducible from `seed`: instance j is drawn from its own
