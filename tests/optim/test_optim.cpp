@@ -70,6 +70,19 @@ TEST_CASE("AdamW first step moves every parameter by about lr against its gradie
   CHECK(p[2] == Approx(0.49f).epsilon(1e-5));
 }
 
+TEST_CASE("AdamW skips decay on blocks flagged decay == false", "[optim][adamw]") {
+  struct blk {
+    grpo::index_t offset, n;
+    bool decay;
+    grpo::index_t size() const { return n; }
+  };
+  go::adamw opt({.lr = 0.1, .beta1 = 0.9, .beta2 = 0.999, .eps = 1e-8, .weight_decay = 0.5});
+  opt.exclude_blocks_without_decay(std::vector<blk>{{0, 1, true}, {1, 2, false}, {3, 1, true}});
+  std::vector<double> p{1.0, 1.0, 1.0, 1.0}, g(4, 0.0);
+  REQUIRE(opt.step(std::span<double>(p), std::span<double>(g)).ok());
+  CHECK(p == std::vector<double>{0.95, 1.0, 1.0, 0.95});
+}
+
 TEST_CASE("AdamW decoupled weight decay with a zero gradient shrinks θ by (1 − ηλ)", "[optim][adamw]") {
   go::adamw opt({.lr = 0.1, .beta1 = 0.9, .beta2 = 0.999, .eps = 1e-8, .weight_decay = 0.5});
   std::vector<double> p{2.0, -4.0}, g{0.0, 0.0};

@@ -64,6 +64,16 @@ class adamw {
     decay_mask_.clear();
   }
 
+  /// Excludes every block whose `decay` flag is false (any range of objects with `offset`,
+  /// `size()` and `decay`, e.g. transformer::blocks()).
+  template <class Blocks>
+  void exclude_blocks_without_decay(const Blocks& blocks) {
+    std::vector<decay_exclusion> r;
+    for (const auto& b : blocks)
+      if (!b.decay) r.push_back({b.offset, b.size()});
+    exclude_from_decay(std::move(r));
+  }
+
   /// One update with learning rate `lr` (pass the schedule's value; `config().lr` when
   /// omitted). Fails without touching θ when sizes disagree or a gradient is not finite.
   template <class S>
