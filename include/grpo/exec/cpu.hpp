@@ -7,6 +7,7 @@
 // schedule therefore cannot change a single bit of the results.
 #include <grpo/core/error.hpp>
 #include <grpo/core/reduce.hpp>
+#include <grpo/exec/cpu_simd.hpp>
 #include <grpo/exec/policy.hpp>
 #include <grpo/objective/fused.hpp>
 
@@ -91,17 +92,20 @@ status evaluate(unchecked_t, const O& objective_in, const token_batch<Real>& b,
   auto* partials = reinterpret_cast<pass_partial*>(summaries + N);
 
   // (a) prepass
-  detail::for_each_sequence(exec, N, [&](index_t i) { summaries[i] = summarize_sequence(obj, b, i); });
+  const bool use_simd = exec.vectorize && detail::simd_row_applies<O>(b, grad);
+  detail::for_each_sequence(exec, N, [&](index_t i) {
+    summaries[i] = detail::cpu_summarize_sequence(obj, b, i, use_simd);
+  });
   // (b) totals, in sequence order, then the reduction hook
   double tokens = 0;
   for (index_t i = 0; i < N; ++i) tokens += summaries[i].length;
   batch_totals totals = local_totals(tokens, N, b.T);
   reduce_totals(totals, reduction);
-  // (c) token body
+  // (c) token body (eight tokens at a time where grpo/exec/cpu_simd.hpp applies)
   detail::for_each_sequence(exec, N, [&](index_t i) {
     pass_partial p;
     const double w = obj.aggregation.weight(summaries[i].length, totals);
-    sequence_step(obj, b, i, summaries[i], w, grad, p);
+    detail::cpu_sequence_step(obj, b, i, summaries[i], w, grad, p, use_simd);
     partials[i] = p;
   });
   // (d) combine in sequence order

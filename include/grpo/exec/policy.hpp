@@ -24,10 +24,13 @@ inline constexpr unchecked_t unchecked{};
 
 namespace exec {
 
-struct serial {};
+struct serial {
+  bool vectorize = true;  // false: the scalar body everywhere (grpo/exec/cpu_simd.hpp)
+};
 
 struct parallel {
-  int num_threads = 0;  // 0 = OpenMP's default
+  int num_threads = 0;    // 0 = OpenMP's default
+  bool vectorize = true;  // false: the scalar body everywhere (grpo/exec/cpu_simd.hpp)
 };
 
 template <class E>
