@@ -20,3 +20,7 @@
 #include <grpo/optim/clip.hpp>
 #include <grpo/optim/schedule.hpp>
 #include <grpo/train/checkpoint.hpp>
+#include <grpo/objective/objective.hpp>
+#include <grpo/objective/presets.hpp>
+#include <grpo/objective/reflect.hpp>
+#include <grpo/exec/cpu.hpp>
