@@ -1,0 +1,236 @@
+#!/usr/bin/env python3
+"""Side-by-side with eager PyTorch, the way TRL and verl compute the same things.
+
+For each case, the inputs are generated once (seeded numpy) and written as raw .bin files; then
+  * our side runs as `bench_logprob --tool=...` in its own process,
+  * the PyTorch side runs as `python3 compare_torch.py --worker=...` in its own process,
+so each side's peak resident memory (ru_maxrss from os.wait4 of that child) is its own. Both
+sides time only the computation (median over repetitions) and write their outputs, which are then
+compared numerically. Prints a table and writes build/bench/compare.json as a list of
+{name, ours_ms, torch_ms, speedup, ours_peak_mb, torch_peak_mb} (+ max_abs_err, agree).
+
+Needs torch: Debian's python3-torch lives in /usr/bin/python3 (apt-get install python3-torch),
+or pip. Usage:
+  /usr/bin/python3 benchmarks/compare_torch.py --bin build/benchmarks/bench_logprob \
+      --out build/bench/compare.json [--quick] [--only NAME]
+"""
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+
+import numpy as np
+
+# ---- the PyTorch side (what TRL / verl run) ----------------------------------------------
+
+
+def trl_style_selective_log_softmax(logits, index):
+    """TRL's selective_log_softmax, in our words: for fp32/fp64 logits, gather the chosen logit and
+    subtract a logsumexp computed one batch row at a time (a Python loop that bounds peak memory);
+    for other dtypes, log_softmax one batch row at a time, then gather."""
+    import torch
+    if logits.dtype in (torch.float32, torch.float64):
+        chosen = torch.gather(logits, dim=-1, index=index.unsqueeze(-1)).squeeze(-1)
+        lse = torch.stack([torch.logsumexp(row, dim=-1) for row in logits])
+        return chosen - lse
+    rows = []
+    for row_logits, row_index in zip(logits, index):
+        lp = torch.log_softmax(row_logits, dim=-1)
+        rows.append(lp.gather(dim=-1, index=row_index.unsqueeze(-1)).squeeze(-1))
+    return torch.stack(rows)
+
+
+def trl_style_grpo_token_loss(logp, old_logp, ref_logp, advantages, mask, eps_low=0.2, eps_high=0.2, beta=0.04):
+    """TRL's GRPO per-token loss formula (k3 KL, clipped ratio, sequence-mean then batch-mean), in
+    our words. Used by the token-loss comparison hook below."""
+    import torch
+    ratio = torch.exp(logp - old_logp)
+    clipped = torch.clamp(ratio, 1 - eps_low, 1 + eps_high)
+    a = advantages.unsqueeze(1)
+    per_token = -torch.min(ratio * a, clipped * a)
+    if beta != 0.0:
+        kl = torch.exp(ref_logp - logp) - (ref_logp - logp) - 1
+        per_token = per_token + beta * kl
+    return ((per_token * mask).sum(-1) / mask.sum(-1).clamp(min=1.0)).mean()
+
+
+BATCH_ROWS = 8  # TRL sees logits as [B, T, V] and loops over B: N tokens = B sequences of N/B
+
+
+def load(d, name, dtype, shape):
+    return np.fromfile(os.path.join(d, name), dtype=dtype).reshape(shape)
+
+
+def torch_worker(case, d, n, v, h, reps, tau):
+    import torch
+    torch.set_num_threads(os.cpu_count())  # Debian's build otherwise may run one thread
+    torch.manual_seed(0)
+    y = torch.from_numpy(load(d, "targets.bin", np.int64, (n,)))
+    times = []
+    if case in ("logsoftmax_fwd", "logsoftmax_fwd_bwd"):
+        z = torch.from_numpy(load(d, "logits.bin", np.float32, (n, v)))
+        if case == "logsoftmax_fwd":
+            with torch.no_grad():
+                for _ in range(reps):
+                    t0 = time.perf_counter()
+                    logp = trl_style_selective_log_softmax((z / tau).view(BATCH_ROWS, -1, v), y.view(BATCH_ROWS, -1))
+                    times.append((time.perf_counter() - t0) * 1e3)
+        else:
+            g = torch.from_numpy(load(d, "dlogp.bin", np.float32, (n,)))
+            for _ in range(reps):
+                zz = z.detach().requires_grad_(True)
+                t0 = time.perf_counter()
+                logp = trl_style_selective_log_softmax((zz / tau).view(BATCH_ROWS, -1, v), y.view(BATCH_ROWS, -1))
+                logp.reshape(-1).backward(g)
+                times.append((time.perf_counter() - t0) * 1e3)
+            zz.grad[: min(n, 8)].numpy().tofile(os.path.join(d, "torch_dlogits_head.bin"))
+    elif case == "fused_linear_fwd_bwd":
+        hid = torch.from_numpy(load(d, "hidden.bin", np.float32, (n, h)))
+        w = torch.from_numpy(load(d, "weight.bin", np.float32, (v, h)))
+        g = torch.from_numpy(load(d, "dlogp.bin", np.float32, (n,)))
+        for _ in range(reps):
+            hh = hid.detach().requires_grad_(True)
+            ww = w.detach().requires_grad_(True)
+            t0 = time.perf_counter()
+            logits = hh @ ww.t()  # materialised [N, V], as the unfused path does
+            logp = torch.log_softmax(logits / tau, dim=-1).gather(-1, y.unsqueeze(-1)).squeeze(-1)
+            logp.backward(g)
+            times.append((time.perf_counter() - t0) * 1e3)
+        hh.grad.numpy().tofile(os.path.join(d, "torch_dhidden.bin"))
+        ww.grad.numpy().tofile(os.path.join(d, "torch_dweight.bin"))
+    else:
+        raise SystemExit(f"unknown worker case {case}")
+    logp.detach().reshape(-1).numpy().astype(np.float32).tofile(os.path.join(d, "torch_logp.bin"))
+    print(json.dumps({"op": case, "median_ms": float(np.median(times)), "times_ms": times}))
+
+
+# ---- the driver -----------------------------------------------------------------------------
+
+
+def run_child(cmd):
+    """Runs cmd, returns (stdout, peak RSS in MB of that child alone).
+
+    The child is started through /usr/bin/time -v: a process forked straight from this one would
+    inherit this process's resident-size high-water mark (Linux keeps it across exec)."""
+    with tempfile.NamedTemporaryFile(mode="r", suffix=".time") as tf:
+        p = subprocess.run(["/usr/bin/time", "-v", "-o", tf.name] + cmd, capture_output=True, text=True)
+        if p.returncode != 0:
+            raise RuntimeError(f"{' '.join(cmd)} failed ({p.returncode}):\n{p.stderr}")
+        rss_kb = [int(line.split(":")[1]) for line in tf.read().splitlines() if "Maximum resident set size" in line]
+    return p.stdout, rss_kb[0] / 1024.0
+
+
+def make_inputs(d, case, n, v, h, rng):
+    y = rng.integers(0, v, size=n, dtype=np.int64)
+    y.tofile(os.path.join(d, "targets.bin"))
+    rng.standard_normal(n, dtype=np.float32).tofile(os.path.join(d, "dlogp.bin"))
+    if case.startswith("logsoftmax"):
+        (rng.standard_normal((n, v), dtype=np.float32) * 3).tofile(os.path.join(d, "logits.bin"))
+    else:
+        rng.standard_normal((n, h), dtype=np.float32).tofile(os.path.join(d, "hidden.bin"))
+        (rng.standard_normal((v, h), dtype=np.float32) * 0.03).tofile(os.path.join(d, "weight.bin"))
+
+
+def max_rel_err(a, b):
+    scale = max(1.0, float(np.abs(b).max()))
+    return float(np.abs(a.astype(np.float64) - b.astype(np.float64)).max()) / scale
+
+
+def compare(d, case, n, v, h):
+    errs = {"logp": max_rel_err(load(d, "ours_logp.bin", np.float32, (n,)), load(d, "torch_logp.bin", np.float32, (n,)))}
+    if case == "logsoftmax_fwd_bwd":
+        k = min(n, 8)
+        a = load(d, "ours_dlogits_head.bin", np.float32, (k, v))
+        b = load(d, "torch_dlogits_head.bin", np.float32, (k, v))
+        errs["dlogits"] = float(np.abs(a - b).max()) / max(1e-30, float(np.abs(b).max()))
+    if case == "fused_linear_fwd_bwd":
+        for name, shape in (("dhidden", (n, h)), ("dweight", (v, h))):
+            a = load(d, f"ours_{name}.bin", np.float32, shape)
+            b = load(d, f"torch_{name}.bin", np.float32, shape)
+            errs[name] = float(np.abs(a - b).max()) / max(1e-30, float(np.abs(b).max()))
+    return errs
+
+
+# (name, case, N, V, H, repetitions); tolerance 1e-4 relative on every output
+CASES = [
+    ("logsoftmax_fwd 1024x151936 fp32", "logsoftmax_fwd", 1024, 151936, 0, 5),
+    ("logsoftmax_fwd 4096x32768 fp32", "logsoftmax_fwd", 4096, 32768, 0, 5),
+    ("logsoftmax_fwd_bwd 1024x151936 fp32", "logsoftmax_fwd_bwd", 1024, 151936, 0, 3),
+    ("fused_linear_fwd_bwd N4096 H1024 V32768 fp32", "fused_linear_fwd_bwd", 4096, 32768, 1024, 3),
+    # ---- LEAD HOOK: token loss ---------------------------------------------------------------
+    # Add ("token_loss_fwd_bwd 524288", "token_loss_fwd_bwd", 4096, 0, 128, 20) here once our side
+    # has a tool op: teach bench_*'s --tool mode a `token_loss_fwd_bwd` that reads logp/old/ref/
+    # mask/advantages .bin files and writes ours_loss.bin + ours_dlogp.bin; add the matching
+    # branch in torch_worker() using trl_style_grpo_token_loss() and autograd, inputs in
+    # make_inputs(), and the output names in compare().
+]
+QUICK = {"logsoftmax_fwd": (256, 32768), "logsoftmax_fwd_bwd": (64, 32768), "fused_linear_fwd_bwd": (512, 8192)}
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--bin", default="build/benchmarks/bench_logprob")
+    ap.add_argument("--out", default="build/bench/compare.json")
+    ap.add_argument("--quick", action="store_true", help="small shapes, for a smoke test")
+    ap.add_argument("--only", default="", help="run the cases whose name contains this")
+    ap.add_argument("--tau", type=float, default=1.0)
+    ap.add_argument("--worker", default="")
+    ap.add_argument("--dir", default="")
+    ap.add_argument("--tokens", type=int, default=0)
+    ap.add_argument("--vocab", type=int, default=0)
+    ap.add_argument("--hidden", type=int, default=0)
+    ap.add_argument("--reps", type=int, default=3)
+    args = ap.parse_args()
+    if args.worker:
+        torch_worker(args.worker, args.dir, args.tokens, args.vocab, args.hidden, args.reps, args.tau)
+        return
+    try:
+        import torch
+        torch_version = torch.__version__
+        blas = next((p.split("=")[1] for p in torch.__config__.show().replace(",", " ").split() if p.startswith("BLAS_INFO=")), "?")
+        if blas == "generic":  # Debian: whatever libblas.so.3 points to (OpenBLAS once installed)
+            blas = "generic -> " + os.path.realpath("/usr/lib/x86_64-linux-gnu/libblas.so.3")
+        del torch
+    except ImportError:
+        sys.exit("compare_torch.py: torch is not importable by " + sys.executable +
+                 " (apt-get install python3-torch, then run with /usr/bin/python3)")
+    rng = np.random.default_rng(12345)
+    rows = []
+    print(f"torch {torch_version} ({sys.executable}; BLAS: {blas}), ours: {args.bin}, tau = {args.tau}")
+    print(f"{'computation':46s} {'ours ms':>9s} {'torch ms':>9s} {'speedup':>8s} {'ours MB':>8s} {'torch MB':>9s}  max rel err")
+    for name, case, n, v, h, reps in CASES:
+        if args.only and args.only not in name:
+            continue
+        if args.quick:
+            n, v = QUICK[case]
+            h = min(h, 256) if h else 0
+            name += " [quick: %dx%d]" % (n, v)
+        with tempfile.TemporaryDirectory(prefix="grpo_cmp_") as d:
+            make_inputs(d, case, n, v, h, rng)
+            common = [f"--dir={d}", f"--tokens={n}", f"--vocab={v}", f"--hidden={h}", f"--reps={reps}", f"--tau={args.tau}"]
+            ours_out, ours_mb = run_child([args.bin, f"--tool={case}"] + common)
+            torch_out, torch_mb = run_child([sys.executable, os.path.abspath(__file__), f"--worker={case}"] + common)
+            ours = json.loads(ours_out.strip().splitlines()[-1])
+            theirs = json.loads(torch_out.strip().splitlines()[-1])
+            errs = compare(d, case, n, v, h)
+        agree = all(e <= 1e-4 for e in errs.values())
+        row = {"name": name, "ours_ms": ours["median_ms"], "torch_ms": theirs["median_ms"],
+               "speedup": theirs["median_ms"] / ours["median_ms"], "ours_peak_mb": ours_mb,
+               "torch_peak_mb": torch_mb, "max_rel_err": errs, "agree": agree}
+        rows.append(row)
+        err_s = ", ".join(f"{k} {e:.1e}" for k, e in errs.items())
+        print(f"{name:46s} {row['ours_ms']:9.1f} {row['torch_ms']:9.1f} {row['speedup']:7.1f}x "
+              f"{ours_mb:8.0f} {torch_mb:9.0f}  {err_s}{'' if agree else '  DISAGREE'}", flush=True)
+    os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
+    with open(args.out, "w") as f:
+        json.dump(rows, f, indent=2)
+    print(f"wrote {args.out}")
+    if not all(r["agree"] for r in rows):
+        sys.exit("compare_torch.py: our results and PyTorch's disagree (see the table)")
+
+
+if __name__ == "__main__":
+    main()
