@@ -24,3 +24,4 @@
 #include <grpo/objective/presets.hpp>
 #include <grpo/objective/reflect.hpp>
 #include <grpo/exec/cpu.hpp>
+#include <grpo/advantage/advantage.hpp>
