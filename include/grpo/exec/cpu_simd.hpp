@@ -85,7 +85,10 @@ GRPO_TARGET_AVX2 inline float hmax(__m256 v) {
 template <class K>
 GRPO_TARGET_AVX2 inline __m256 kl(const K& k, __m256 d, __m256& grad) {
   const __m256 one = _mm256_set1_ps(1.0f);
-  if constexpr (std::is_same_v<K, kl::k1>) {
+  if constexpr (std::is_same_v<K, kl::none>) {  // instantiated under a run-time β ≠ 0 test only
+    grad = _mm256_setzero_ps();
+    return _mm256_setzero_ps();
+  } else if constexpr (std::is_same_v<K, kl::k1>) {
     grad = one;
     return d;
   } else if constexpr (std::is_same_v<K, kl::k2>) {
