@@ -8,7 +8,9 @@
 // sum) to get the global mean, then the global sum of squared deviations from that mean. Each
 // rank holding whole groups thus gets the advantages one process would. Every rank makes the
 // same sequence of reduction calls whatever its data (the sequence depends only on the
-// estimator type), as collectives require.
+// estimator type), as collectives require. Validation runs before the first reduction: a rank
+// whose inputs are refused returns without joining the collectives, so a data-parallel caller
+// must treat an error on any rank as fatal for all (or validate on every rank first).
 #include <grpo/advantage/estimators.hpp>
 #include <grpo/advantage/group_kernels.hpp>
 #include <grpo/advantage/inputs.hpp>
@@ -162,10 +164,12 @@ status validate_advantage_inputs(const E& est, const reward_view& v, const group
   }
   if constexpr (std::is_same_v<E, process_supervision>) {
     if (!v.step_offsets) return {errc::null_pointer, "step_offsets", -1, ""};
-    if (!v.step_end) return {errc::null_pointer, "step_end", -1, ""};
-    if (!v.step_reward) return {errc::null_pointer, "step_reward", -1, ""};
     if (v.step_offsets[0] != 0)
       return {errc::out_of_range, "step_offsets", 0, "step_offsets[0] must be 0"};
+    if (v.step_offsets[N] > 0) {  // a batch without steps may pass null step arrays
+      if (!v.step_end) return {errc::null_pointer, "step_end", -1, ""};
+      if (!v.step_reward) return {errc::null_pointer, "step_reward", -1, ""};
+    }
     for (index_t i = 0; i < N; ++i) {
       if (v.step_offsets[i + 1] < v.step_offsets[i])
         return {errc::out_of_range, "step_offsets", i + 1, "step offsets must not decrease"};
