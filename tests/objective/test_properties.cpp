@@ -166,3 +166,22 @@ TEMPLATE_TEST_CASE("permuting sequences permutes the outputs", "[objective][prop
   for (int i = 0; i < d.N; ++i)
     for (int t = 0; t < d.T; ++t) CHECK(b.grad[i * d.T + t] == a.grad[perm[i] * d.T + t]);
 }
+
+TEST_CASE("a caller workspace gives the same results; zero-std fraction passes through", "[objective][workspace]") {
+  const auto o = grpo::presets::trl::luspo();
+  const objtest::data d = objtest::random_data(13, 8, objtest::needs(o, {}), 4);
+  auto v = d.make<float>();
+  const std::size_t bytes = grpo::workspace_bytes(o, d.N);
+  CHECK(bytes == std::size_t(d.N) * (sizeof(grpo::sequence_summary) + sizeof(grpo::pass_partial)));
+  std::vector<double> ws(bytes / sizeof(double) + 1, -1.0);
+  std::vector<float> g1(d.logp.size()), g2(d.logp.size());
+  grpo::objective_result a, b;
+  REQUIRE(grpo::evaluate(o, v.b, grpo::gradient_out<float>{g1.data()}, a).ok());
+  REQUIRE(grpo::evaluate(o, v.b, grpo::gradient_out<float>{g2.data()}, b, grpo::exec::parallel{2},
+                         grpo::local_reduction{}, grpo::workspace{ws.data(), bytes}, 0.25).ok());
+  CHECK(std::memcmp(&a.loss, &b.loss, sizeof(double)) == 0);
+  CHECK(std::memcmp(g1.data(), g2.data(), g1.size() * sizeof(float)) == 0);
+  CHECK(ws[0] != -1.0);  // the caller's memory was used
+  CHECK(b.stats.zero_std_fraction == 0.25);
+  CHECK(a.stats.zero_std_fraction == 0.0);
+}
