@@ -264,3 +264,25 @@ TEST_CASE("Hana reflection prints every hyper-parameter", "[advantage][reflect]"
   });
   CHECK(estimators == 12);
 }
+
+TEST_CASE("the first example of docs/advantage.md", "[advantage][docs]") {
+  std::vector<float> rewards = {1, 0, 0, 1, 0.5f, 0.5f, 0.5f, NAN};  // N = 8, two groups of 4
+  grpo::reward_view view;
+  view.rewards = rewards.data();
+  view.num_sequences = 8;
+  std::vector<float> A(8);
+  grpo::advantage_stats stats;
+  grpo::status s = grpo::compute_advantages(grpo::group_normalized{grpo::std_convention::bessel, 1e-4},
+                                            view, grpo::group_layout::fixed(8, 4), A.data(), stats);
+  REQUIRE(s.ok());
+  CHECK(stats.zero_std_groups == 1);
+  CHECK(stats.nan_rewards == 1);
+  // group 0: mean 1/2, Bessel std sqrt(1/3)
+  CHECK(A[0] == Approx(0.5 / (std::sqrt(1.0 / 3.0) + 1e-4)));
+  CHECK(A[7] == 0.0f);
+  rewards[3] = INFINITY;
+  CHECK(grpo::compute_advantages(grpo::group_normalized{}, view, grpo::group_layout::fixed(8, 4),
+                                 A.data(), stats)
+            .message()
+            .rfind("non-finite value in `rewards` at index 3", 0) == 0);
+}
