@@ -97,6 +97,25 @@ TEST_CASE("validation reports each kind of bad input with its name and index", "
     c.corrections.get<grpo::correction::sampler_mismatch>().c_max = 3;
     c.corrections.get<grpo::correction::entropy_bonus>().coef = -1;
     CHECK(check(c, b).input() == "entropy_bonus");
+    c.corrections.get<grpo::correction::entropy_bonus>().coef = 0;
+    s.H[2] = std::numeric_limits<float>::infinity();
+    auto st = check(c, b); CHECK(st.input() == "entropy"); CHECK(st.index() == 2);
+    s.H[2] = 1;
+    float sampler[6] = {-1, -2, -0.5f, -1, std::numeric_limits<float>::quiet_NaN(), -3};
+    b.sampler_logp = sampler;
+    tr[1] = 0;
+    st = check(c, b); CHECK(st.input() == "sampler_logp"); CHECK(st.index() == 4);
+    tr[1] = 1;  // sequence 1 is dropped by truncated_mask: its values are not looked at
+    CHECK(check(c, b).ok());
+  }
+  SECTION("non-finite token advantage; off-policy mask needs sequence advantages") {
+    auto b = s.b(); b.advantages = nullptr; b.token_advantages = s.H;
+    s.H[3] = std::numeric_limits<float>::quiet_NaN();
+    auto st = check(o, b); CHECK(st.input() == "token_advantages"); CHECK(st.index() == 3);
+    s.H[3] = 1;
+    grpo::objective<grpo::ratio::token, grpo::surrogate::ppo_clip, grpo::kl::none, grpo::aggregation::token_mean,
+                    grpo::correction::off_policy_mask> m;
+    CHECK(check(m, b).kind() == grpo::errc::shape_mismatch);
   }
 }
 
