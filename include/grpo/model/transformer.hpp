@@ -38,6 +38,10 @@ struct transformer_config {
   double init_std = 0.02;   // N(0, σ²) weights; residual projections use σ/√(2·n_layers)
   double ln_eps = 1e-5;
   std::uint64_t seed = 1;   // initialisation seed (std::mt19937_64, Box-Muller normals)
+  // Eigen GEMM threads while this model computes (0 = leave Eigen's global setting). The
+  // default is 1: on the shared 2-core machine Eigen's OpenMP GEMM made a small training run
+  // 40x slower (threads spin at each of the many small GEMMs while the cores are busy).
+  index_t eigen_threads = 1;
 
   [[nodiscard]] index_t ff() const { return d_ff > 0 ? d_ff : 4 * d_model; }
   [[nodiscard]] index_t head_dim() const { return n_heads > 0 ? d_model / n_heads : 0; }
@@ -50,6 +54,7 @@ inline status validate(const transformer_config& c) {
     return {errc::bad_config, "n_heads", -1, "d_model must be a positive multiple of n_heads"};
   if (c.n_layers < 1) return {errc::bad_config, "n_layers", -1, "must be >= 1"};
   if (c.d_ff < 0) return {errc::bad_config, "d_ff", -1, "must be >= 0 (0 = 4·d_model)"};
+  if (c.eigen_threads < 0) return {errc::bad_config, "eigen_threads", -1, "must be >= 0 (0 = Eigen's setting)"};
   if (!(c.init_std > 0) || !(c.ln_eps > 0))
     return {errc::bad_config, "init_std", -1, "init_std and ln_eps must be > 0"};
   return {};
@@ -62,6 +67,23 @@ struct param_block {
   index_t rows = 0, cols = 0;
   bool decay = false;  // weight decay applies (matrices and embeddings; not biases, LN gains)
   [[nodiscard]] index_t size() const { return rows * cols; }
+};
+
+/// Sets Eigen's GEMM thread count for a scope and restores it after.
+class eigen_threads_scope {
+ public:
+  explicit eigen_threads_scope(index_t n) : saved_(Eigen::nbThreads()), active_(n > 0) {
+    if (active_) Eigen::setNbThreads(static_cast<int>(n));
+  }
+  ~eigen_threads_scope() {
+    if (active_) Eigen::setNbThreads(saved_);
+  }
+  eigen_threads_scope(const eigen_threads_scope&) = delete;
+  eigen_threads_scope& operator=(const eigen_threads_scope&) = delete;
+
+ private:
+  int saved_;
+  bool active_;
 };
 
 template <class S = float>
@@ -130,6 +152,7 @@ class transformer {
     index_t width = 0;
     GRPO_TRY(token_buffer_width(b, logp, "logp", false, width));
     GRPO_TRY(token_buffer_width(b, entropy, "entropy", true, width));
+    const eigen_threads_scope threads(cfg_.eigen_threads);
     forward_hidden(b, train_);
     auto& w = train_;
     // rows that predict completion tokens: row offsets[i] + P_i + t − 1 predicts token t
@@ -178,6 +201,7 @@ class transformer {
     index_t width = 0;
     GRPO_TRY(token_buffer_width(b, dlogp, "dlogp", false, width));
     GRPO_TRY(token_buffer_width(b, dentropy, "dentropy", true, width));
+    const eigen_threads_scope threads(cfg_.eigen_threads);
     const index_t d = cfg_.d_model, V = cfg_.vocab_size, M = w.batch_tokens;
     // dz from the saved tempered probabilities (tempered_softmax.hpp)
     w.dz.resize(w.batch_rows, V);
@@ -234,6 +258,7 @@ class transformer {
       pre.add(q, {});
     }
     GRPO_TRY(validate(pre, V, C));
+    const eigen_threads_scope threads(cfg_.eigen_threads);
     forward_hidden(pre, infer_);
     auto& dec = decode_;
     dec.k.resize(static_cast<size_t>(cfg_.n_layers));
