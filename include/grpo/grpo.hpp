@@ -25,3 +25,8 @@
 #include <grpo/objective/reflect.hpp>
 #include <grpo/exec/cpu.hpp>
 #include <grpo/advantage/advantage.hpp>
+#include <grpo/core/bf16.hpp>
+#include <grpo/core/vexp.hpp>
+#include <grpo/logprob/fused_linear.hpp>
+#include <grpo/logprob/naive.hpp>
+#include <grpo/logprob/selective_log_softmax.hpp>

@@ -1,6 +1,6 @@
 #pragma once
-// The online softmax statistics of one row of scaled logits z' = z/τ, built one element (or one
-// partial row) at a time, in a single read of the row (algorithms.md §7):
+// The online softmax statistics of one row of scaled logits z' = z/τ, built one part of the row at
+// a time (fused_linear.hpp: one vocabulary chunk at a time) in a single read (algorithms.md §7):
 //   m = max z'                         running maximum
 //   s = Σ_v exp(z'_v − m)              sum of exponentials relative to m
 //   w = Σ_v exp(z'_v − m)·(z'_v − m)   entropy numerator, also relative to m
@@ -19,21 +19,6 @@ struct softmax_stats {
   float m = -INFINITY;
   Acc s = 0;
   Acc w = 0;
-
-  /// Adds one scaled logit z' = z/τ.
-  GRPO_HD void add(float zs) {
-    if (zs == -INFINITY) return;  // masked: probability 0, no entropy contribution
-    if (zs > m) {
-      rescale_to(zs);
-    } else if (!(zs <= m)) {  // NaN: poison the sum so the caller sees it
-      s = static_cast<Acc>(NAN);
-      return;
-    }
-    const Acc d = static_cast<Acc>(zs - m);
-    const Acc e = static_cast<Acc>(::expf(zs - m));
-    s += e;
-    w += e * d;
-  }
 
   /// Combines the statistics of two disjoint parts of the row.
   GRPO_HD void merge(const softmax_stats& o) {
