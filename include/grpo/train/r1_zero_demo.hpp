@@ -1,0 +1,308 @@
+#pragma once
+// The R1-Zero story at teaching scale, end to end, as one function (what `make demo` runs and
+// what the trainer's tests run in their quick form):
+//
+//   1. base model: a tiny transformer pre-trained briefly on raw task text. The corpus mixes
+//      three kinds of document, as web text would:
+//        plain   "47+85=?\n7+5=12, 4+8+1=13, 47+85=132\n132"
+//        chat    "User: 47+85=?\nAssistant: 7+5=12, 4+8+1=13, 47+85=132\n132"
+//        tagged  "User: 47+85=?\nAssistant:<think>7+5=12, ...</think><answer>132</answer>"
+//      so the base model sometimes answers a chat prompt in the R1 format (and then can be
+//      rewarded) but mostly does not; pre-training is kept short so its sampling is noisy.
+//   2. GRPO with the R1-Zero template (compact variant, "User: {prompt}\nAssistant:") and the two
+//      rule-based rewards of R1-Zero, accuracy and format, with equal weight.
+//   3. held-out evaluation before and after: pass@1 over k samples at temperature 0.6 and top-p
+//      0.95 (R1's evaluation setting), greedy accuracy, format rate, cons@k.
+#include <grpo/advantage/compute.hpp>
+#include <grpo/model/transformer.hpp>
+#include <grpo/objective/presets.hpp>
+#include <grpo/reward/accuracy.hpp>
+#include <grpo/reward/combine.hpp>
+#include <grpo/reward/format.hpp>
+#include <grpo/task/arithmetic.hpp>
+#include <grpo/task/template.hpp>
+#include <grpo/task/tokenizer.hpp>
+#include <grpo/train/metrics.hpp>
+#include <grpo/train/plot.hpp>
+#include <grpo/train/pretrain.hpp>
+#include <grpo/train/progress.hpp>
+#include <grpo/train/task_env.hpp>
+#include <grpo/train/trainer.hpp>
+
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <vector>
+
+namespace grpo::train {
+
+struct demo_config {
+  std::uint64_t seed = 1;
+  // task: a + b with 1..max_digits-digit operands
+  int min_digits = 1, max_digits = 2;
+  // model
+  index_t d_model = 64, n_layers = 2, n_heads = 4, context = 64;
+  // 1. pre-training
+  index_t pretrain_steps = 800;
+  index_t pretrain_batch = 32;
+  double pretrain_lr = 3e-3;
+  double chat_fraction = 0.4;    // share of chat documents without tags
+  double tagged_fraction = 0.15; // share of chat documents in the R1 format
+  // 2. GRPO
+  index_t grpo_steps = 60;
+  trainer_config grpo;           // filled by make_demo_config
+  // 3. evaluation
+  index_t eval_problems = 128;
+  index_t eval_k = 8;
+  // output
+  std::string out_dir = "build/demo";
+  bool progress = true;
+  bool verbose = true;
+  /// Threads of Eigen's GEMMs and of the fused objective. 1 by default: on a 2-core machine
+  /// shared with other work, OpenMP's spinning threads made the demo 8x slower (measured),
+  /// and at these matrix sizes a second thread gains little even on a quiet machine.
+  int threads = 1;
+};
+
+/// The full demo (5 minutes on a 2-core CPU) or the quick one (under a minute, for CI).
+inline demo_config make_demo_config(bool quick, std::uint64_t seed = 1) {
+  demo_config c;
+  c.seed = seed;
+  trainer_config& g = c.grpo;
+  g.prompts_per_step = 16;
+  g.group_size = 8;
+  g.sampling = {1.0, 0, 1.0, 40, task::eos_token};
+  g.adamw = {1e-4, 0.9, 0.99, 1e-8, 0.0};  // 1e-3 destroyed the base's arithmetic (measured)
+  g.beta = 0.001;
+  g.ref_refresh_every = 400;
+  g.max_grad_norm = 1.0;
+  g.seed = seed * 7919 + 1;
+  if (quick) {
+    c.pretrain_steps = 300;
+    c.grpo_steps = 15;
+    c.eval_problems = 32;
+    c.eval_k = 4;
+  }
+  g.threads = c.threads;
+  return c;
+}
+
+struct demo_summary {
+  std::string task;
+  double pass1_before = 0, pass1_after = 0;
+  double greedy_before = 0, greedy_after = 0;
+  double format_before = 0, format_after = 0;
+  double cons_before = 0, cons_after = 0;
+  double reward_first = 0, reward_last = 0;  // training reward, mean of the first/last 5 steps
+  index_t steps = 0, params = 0, eval_problems = 0, eval_k = 0;
+  double seconds = 0, pretrain_seconds = 0, grpo_seconds = 0, eval_seconds = 0;
+  std::uint64_t seed = 0;
+
+  [[nodiscard]] std::string to_json() const {
+    metrics_record r;
+    r.set("pass1_before", pass1_before);
+    r.set("pass1_after", pass1_after);
+    r.set("greedy_before", greedy_before);
+    r.set("greedy_after", greedy_after);
+    r.set("format_before", format_before);
+    r.set("format_after", format_after);
+    r.set("cons_before", cons_before);
+    r.set("cons_after", cons_after);
+    r.set("reward_first", reward_first);
+    r.set("reward_last", reward_last);
+    r.set("steps", static_cast<double>(steps));
+    r.set("seconds", seconds);
+    r.set("pretrain_seconds", pretrain_seconds);
+    r.set("grpo_seconds", grpo_seconds);
+    r.set("eval_seconds", eval_seconds);
+    r.set("params", static_cast<double>(params));
+    r.set("eval_problems", static_cast<double>(eval_problems));
+    r.set("eval_k", static_cast<double>(eval_k));
+    r.set("seed", static_cast<double>(seed));
+    auto j = train::to_json(r);
+    return "{\"task\":" + json_string(task) + "," + j.substr(1);
+  }
+};
+
+namespace detail {
+inline double seconds_since(std::chrono::steady_clock::time_point t) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
+}
+}  // namespace detail
+
+/// Runs the demo; writes metrics.csv, curves.svg and summary.json into cfg.out_dir (when not
+/// empty). `curve` receives the per-step GRPO metrics.
+inline status run_demo(const demo_config& cfg, demo_summary& out,
+                       std::vector<metrics_record>* curve = nullptr) {
+  namespace hana = boost::hana;
+  const auto t_start = std::chrono::steady_clock::now();
+  Eigen::setNbThreads(cfg.threads);
+  trainer_config gcfg = cfg.grpo;
+  gcfg.threads = cfg.threads;
+  auto say = [&](const std::string& s) {
+    if (cfg.verbose) std::fprintf(stderr, "%s\n", s.c_str());
+  };
+
+  // ---- the task, the tokenizer, the model --------------------------------------------------
+  task::addition add;
+  add.min_digits = cfg.min_digits;
+  add.max_digits = cfg.max_digits;
+  GRPO_TRY(add.validate());
+  const auto tok = task::tokenizer::compact();
+  model::transformer_config mc;
+  mc.vocab_size = tok.vocab_size();
+  mc.context = cfg.context;
+  mc.d_model = cfg.d_model;
+  mc.n_layers = cfg.n_layers;
+  mc.n_heads = cfg.n_heads;
+  mc.seed = cfg.seed;
+  GRPO_TRY(model::validate(mc));
+  model::transformer<float> policy(mc);
+  std::vector<optim::decay_exclusion> no_decay;
+  for (const auto& b : policy.blocks())
+    if (!b.decay) no_decay.push_back({b.offset, b.size()});
+
+  auto rewards = reward::combine(hana::make_pair(BOOST_HANA_STRING("accuracy"), reward::accuracy{}),
+                                 hana::make_pair(BOOST_HANA_STRING("format"), reward::strict_format{}));
+  task_environment env(add, rewards, tok, task::r1_zero_compact);
+
+  // ---- 1. pre-training on raw task text -----------------------------------------------------
+  const auto t_pre = std::chrono::steady_clock::now();
+  {
+    optim::adamw opt({cfg.pretrain_lr, 0.9, 0.99, 1e-8, 0.01});
+    opt.exclude_from_decay(no_decay);
+    optim::lr_schedule sch{cfg.pretrain_lr, std::min<index_t>(20, cfg.pretrain_steps), cfg.pretrain_steps,
+                           optim::decay_kind::cosine, 0.1};
+    task::splitmix64 rng(task::mix64(cfg.seed ^ 0x9E37ull));
+    progress_bar bar("pretrain", cfg.pretrain_steps, cfg.progress);
+    lm_batch batch;
+    std::vector<token_t> doc;
+    lm_step_result res;
+    for (index_t s = 0; s < cfg.pretrain_steps; ++s) {
+      batch.clear();
+      for (index_t d = 0; d < cfg.pretrain_batch; ++d) {
+        task::problem p;
+        task::splitmix64 pr(rng.next());
+        GRPO_TRY(task::generate(add, pr, task::split::train, p));
+        const double u = rng.uniform();
+        std::string text;
+        if (u < cfg.tagged_fraction)
+          text = env.prompt_template().render(p.prompt) + task::r1_solution(p);
+        else if (u < cfg.tagged_fraction + cfg.chat_fraction)
+          text = env.prompt_template().render(p.prompt) + " " + task::raw_solution(p);
+        else
+          text = p.prompt + "\n" + task::raw_solution(p);
+        doc.clear();
+        GRPO_TRY(tok.encode(text, doc));
+        doc.push_back(task::eos_token);
+        if (static_cast<index_t>(doc.size()) > mc.context) doc.resize(static_cast<std::size_t>(mc.context));
+        batch.add(doc, 1);
+      }
+      GRPO_TRY(lm_step(policy, batch, opt, sch(s), 1.0, res));
+      char extra[64];
+      std::snprintf(extra, sizeof extra, "loss %.3f", res.loss);
+      bar.update(s + 1, extra);
+    }
+  }
+  out.pretrain_seconds = detail::seconds_since(t_pre);
+
+  // ---- held-out evaluation of the base model ------------------------------------------------
+  std::vector<task::problem> test;
+  GRPO_TRY(task::make_problems(add, task::split::test, cfg.eval_problems, cfg.seed + 1000, test));
+  eval_config ec;
+  ec.k = cfg.eval_k;
+  ec.sampling.max_new_tokens = cfg.grpo.sampling.max_new_tokens;
+  ec.seed = cfg.seed * 31 + 7;
+  eval_result before, after;
+  auto t_eval = std::chrono::steady_clock::now();
+  GRPO_TRY(evaluate_policy(policy, env, test, ec, before));
+  out.eval_seconds = detail::seconds_since(t_eval);
+  {
+    char b[200];
+    std::snprintf(b, sizeof b, "base model: pass@1 %.3f  greedy %.3f  format %.3f  cons@%ld %.3f",
+                  before.pass1, before.greedy_accuracy, before.format_rate, static_cast<long>(ec.k), before.cons_at_k);
+    say(b);
+    for (const auto& e : before.examples) say("  sample: " + e);
+  }
+
+  // ---- 2. GRPO -----------------------------------------------------------------------------------
+  const auto t_grpo = std::chrono::steady_clock::now();
+  auto objective = presets::trl::grpo();  // PPO-clip, k3 KL, per-sequence token mean
+  trainer tr(policy, env, group_normalized{}, objective, gcfg);
+  tr.exclude_from_decay(no_decay);
+  tr.set_run_length(cfg.grpo_steps);
+  metrics_writer writer;
+  if (!cfg.out_dir.empty()) GRPO_TRY(writer.open(std::filesystem::path(cfg.out_dir) / "metrics.csv"));
+  std::vector<metrics_record> rows;
+  progress_bar bar("grpo    ", cfg.grpo_steps, cfg.progress);
+  for (index_t s = 0; s < cfg.grpo_steps; ++s) {
+    metrics_record m;
+    GRPO_TRY(tr.step(m));
+    m.set("elapsed", detail::seconds_since(t_start));
+    if (writer.is_open()) GRPO_TRY(writer.write(m));
+    char extra[128];
+    std::snprintf(extra, sizeof extra, "reward %.2f  acc %.2f  fmt %.2f  len %.0f", m.get("reward_mean"),
+                  m.get("reward_accuracy_mean"), m.get("reward_format_mean"), m.get("completion_length"));
+    bar.update(s + 1, extra);
+    rows.push_back(std::move(m));
+  }
+  out.grpo_seconds = detail::seconds_since(t_grpo);
+
+  t_eval = std::chrono::steady_clock::now();
+  GRPO_TRY(evaluate_policy(policy, env, test, ec, after));
+  out.eval_seconds += detail::seconds_since(t_eval);
+  {
+    char b[200];
+    std::snprintf(b, sizeof b, "after GRPO: pass@1 %.3f  greedy %.3f  format %.3f  cons@%ld %.3f",
+                  after.pass1, after.greedy_accuracy, after.format_rate, static_cast<long>(ec.k), after.cons_at_k);
+    say(b);
+    for (const auto& e : after.examples) say("  sample: " + e);
+  }
+
+  // ---- summary ---------------------------------------------------------------------------------
+  out.task = "addition " + std::to_string(cfg.min_digits) + "-" + std::to_string(cfg.max_digits) + " digits";
+  out.pass1_before = before.pass1;
+  out.pass1_after = after.pass1;
+  out.greedy_before = before.greedy_accuracy;
+  out.greedy_after = after.greedy_accuracy;
+  out.format_before = before.format_rate;
+  out.format_after = after.format_rate;
+  out.cons_before = before.cons_at_k;
+  out.cons_after = after.cons_at_k;
+  auto window_mean = [&](bool first) {
+    const std::size_t n = std::min<std::size_t>(5, rows.size());
+    double s = 0;
+    for (std::size_t k = 0; k < n; ++k) s += rows[first ? k : rows.size() - 1 - k].get("reward_mean");
+    return n ? s / static_cast<double>(n) : 0.0;
+  };
+  out.reward_first = window_mean(true);
+  out.reward_last = window_mean(false);
+  out.steps = cfg.grpo_steps;
+  out.params = policy.num_parameters();
+  out.eval_problems = cfg.eval_problems;
+  out.eval_k = cfg.eval_k;
+  out.seed = cfg.seed;
+  out.seconds = detail::seconds_since(t_start);
+
+  if (!cfg.out_dir.empty()) {
+    const std::filesystem::path dir(cfg.out_dir);
+    auto fig = figure_from_records(
+        "GRPO on " + out.task + " (R1-Zero template, accuracy + format rewards)", rows, "step",
+        {{"reward (mean per function)", {"reward_mean", "reward_accuracy_mean", "reward_format_mean"}},
+         {"completion length (tokens)", {"completion_length"}},
+         {"entropy (nats/token)", {"entropy"}},
+         {"KL to reference (k3)", {"kl"}},
+         {"zero-std group fraction", {"zero_std_fraction"}},
+         {"grad norm (pre-clip)", {"grad_norm"}}});
+    GRPO_TRY(write_svg(fig, dir / "curves.svg"));
+    std::ofstream js(dir / "summary.json");
+    js << out.to_json() << "\n";
+    if (!js) return {errc::io_error, (dir / "summary.json").string(), -1, "write failed"};
+  }
+  if (curve) *curve = std::move(rows);
+  return {};
+}
+
+}  // namespace grpo::train

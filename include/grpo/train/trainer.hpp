@@ -1,0 +1,533 @@
+#pragma once
+// The GRPO trainer. One step:
+//
+//   prompts ──draw──▶ G samples each (old log-probs recorded at the loss temperature τ)
+//           ──score─▶ rewards R[N, K], one column per named reward (logged per name)
+//           ──────▶ [dynamic sampling: drop groups whose total rewards are all equal, refill]
+//           ──────▶ advantages A = grpo::compute_advantages(estimator, R, groups of G)
+//   μ times:  ─────▶ for each micro-batch: logp, H = policy.logprobs(τ)
+//                                           L, dL/dlogp = grpo::evaluate(objective, batch)
+//                                           policy.backward(dL/dlogp)   (gradients add up)
+//                     clip ‖g‖ ─▶ AdamW with the scheduled learning rate
+//
+// Every part is a template parameter (policy, environment, advantage estimator, objective,
+// execution policy of the fused pass) or a field of `trainer_config` (config.hpp, with the
+// DeepSeek-R1 values next to the defaults).
+//
+// Gradient accumulation. The rollout's groups are split into `micro_batches` contiguous
+// micro-batches. The aggregation's normalisers (Σ_i T_i for token-mean, N for seq-mean, the
+// padded width for Dr. GRPO) must be those of the WHOLE batch, otherwise each micro-batch would
+// be normalised by its own token count and the sum of the micro-batch gradients would not be
+// the big-batch gradient. The trainer counts every micro-batch's totals first (the objective's
+// own prepass, `summarize_sequence`, so truncated or masked tokens are counted exactly as the
+// fused pass counts them) and hands each micro-batch a `batch_reduction` that adds the other
+// micro-batches' totals - the same hook a data-parallel run uses for its all-reduce.
+// Advantages are computed once on the whole rollout, before the split.
+//
+// The environment (concept `environment` below) draws prompts and scores completions; the
+// trainer owns the one RNG of the run (prompt draws and sampling), so a checkpoint of
+// (parameters, optimiser, RNG, step, reference) resumes the run bit for bit.
+#include <grpo/advantage/compute.hpp>
+#include <grpo/core/error.hpp>
+#include <grpo/core/groups.hpp>
+#include <grpo/exec/cpu.hpp>
+#include <grpo/model/policy.hpp>
+#include <grpo/model/reference.hpp>
+#include <grpo/objective/fused.hpp>
+#include <grpo/optim/adamw.hpp>
+#include <grpo/optim/clip.hpp>
+#include <grpo/optim/schedule.hpp>
+#include <grpo/reward/combine.hpp>
+#include <grpo/train/checkpoint.hpp>
+#include <grpo/train/config.hpp>
+#include <grpo/train/metrics.hpp>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <concepts>
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace grpo::train {
+
+using model::token_t;
+using prompt_list = std::vector<std::vector<token_t>>;
+
+/// What the trainer needs from a task:
+///   e.draw_prompts(n, rng, prompts)   replaces `prompts` by n fresh training prompts (drawn with
+///                                     `rng` only, so the run is reproducible from the RNG)
+///   e.score(rollout, table, reflective) scores the completions of the LAST draw (group p of the
+///                                     rollout answers prompt p) into a reward table, and writes
+///                                     per completion a count of reflective words (may be left
+///                                     empty when the task has no text)
+template <class E>
+concept environment = requires(E& e, index_t n, model::rng_type& rng, prompt_list& prompts,
+                               const model::rollout& r, reward::reward_table& t,
+                               std::vector<double>& reflective) {
+  { e.draw_prompts(n, rng, prompts) } -> std::same_as<status>;
+  { e.score(r, t, reflective) } -> std::same_as<status>;
+};
+
+/// The batch reduction of one micro-batch: the objective's local totals {tokens, sequences} get
+/// the other micro-batches' totals added, and the padded width becomes the global maximum.
+/// (grpo::reduce_totals calls sum() once with {tokens, sequences} and max() once with
+/// {max_width}; the fused pass makes no other reduction call.)
+struct micro_batch_reduction {
+  double other_tokens = 0, other_sequences = 0, global_max_width = 0;
+  void sum(double* v, index_t n) const {
+    if (n >= 1) v[0] += other_tokens;
+    if (n >= 2) v[1] += other_sequences;
+  }
+  void max(double* v, index_t n) const {
+    if (n >= 1) v[0] = std::max(v[0], global_max_width);
+  }
+};
+static_assert(batch_reduction<micro_batch_reduction>);
+
+namespace detail {
+
+/// Sequences kept from one or more sampling rounds, rebuilt into one rollout at the end.
+struct rollout_builder {
+  model::sequence_batch batch;
+  std::vector<std::vector<float>> logps;
+  std::vector<std::uint8_t> finished;
+  std::vector<double> rewards;  // [N, K]
+  std::vector<double> reflective;
+  index_t K = 0;
+
+  void add_group(const model::rollout& r, index_t g, const reward::reward_table& t,
+                 const std::vector<double>& refl) {
+    K = t.num_rewards();
+    for (index_t i = g * r.group_size; i < (g + 1) * r.group_size; ++i) {
+      const token_t* s = r.batch.sequence(i);
+      const index_t P = r.batch.prompt_length(i), L = r.batch.length(i);
+      batch.add(std::span<const token_t>(s, static_cast<std::size_t>(P)),
+                std::span<const token_t>(s + P, static_cast<std::size_t>(L - P)));
+      std::vector<float> lp(static_cast<std::size_t>(L - P));
+      for (index_t t2 = 0; t2 < L - P; ++t2)
+        lp[static_cast<std::size_t>(t2)] = r.old_logp[static_cast<std::size_t>(i * r.width + t2)];
+      logps.push_back(std::move(lp));
+      finished.push_back(r.finished[static_cast<std::size_t>(i)]);
+      for (index_t k = 0; k < K; ++k) rewards.push_back(t.at(i, k));
+      reflective.push_back(refl.empty() ? 0.0 : refl[static_cast<std::size_t>(i)]);
+    }
+  }
+  [[nodiscard]] index_t size() const { return batch.size(); }
+
+  void build(index_t group_size, model::rollout& out) {
+    out.batch = std::move(batch);
+    out.group_size = group_size;
+    out.finished = std::move(finished);
+    model::finalize_rollout(out, logps);
+  }
+};
+
+template <class O>
+O with_beta(O obj, double beta) {
+  if constexpr (O::has_kl) obj.beta = beta;
+  return obj;
+}
+
+}  // namespace detail
+
+/// What one step did (also returned as a metrics_record by `trainer::step`).
+struct step_report {
+  index_t step = 0;              // the step just taken (0-based)
+  bool updated = false;          // false when dynamic sampling kept no group
+  index_t groups_kept = 0, sampling_rounds = 0;
+};
+
+template <model::policy Policy, environment Env, advantage_estimator Estimator, class Objective,
+          class Exec = exec::parallel>
+  requires is_objective<Objective>
+class trainer {
+ public:
+  using scalar_type = typename Policy::scalar_type;
+  using S = scalar_type;
+
+  /// The policy and the environment are the caller's and must outlive the trainer. The
+  /// reference model is frozen from the policy now.
+  trainer(Policy& policy, Env& env, Estimator estimator, Objective objective, trainer_config cfg)
+      : policy_(policy), env_(env), estimator_(estimator),
+        objective_(detail::with_beta(objective, cfg.beta)), cfg_(std::move(cfg)),
+        ref_(policy, cfg_.ref_refresh_every), opt_(cfg_.adamw), rng_(cfg_.seed) {
+    throw_if_error(validate());
+    exec_ = make_exec();
+  }
+
+  [[nodiscard]] status validate() const {
+    GRPO_TRY(train::validate(cfg_));
+    if constexpr (!Objective::has_kl) {
+      if (cfg_.beta != 0)
+        return {errc::bad_config, "beta", -1,
+                "the objective has no KL term (grpo::kl::none); set trainer_config::beta = 0"};
+    }
+    const auto sch = schedule(1);
+    GRPO_TRY(optim::validate(sch));
+    return {};
+  }
+
+  /// Parameter ranges excluded from weight decay (e.g. the transformer's biases and gains).
+  void exclude_from_decay(std::vector<optim::decay_exclusion> r) { opt_.exclude_from_decay(std::move(r)); }
+
+  [[nodiscard]] index_t step_count() const { return step_; }
+  [[nodiscard]] const trainer_config& config() const { return cfg_; }
+  [[nodiscard]] model::rng_type& rng() { return rng_; }
+  [[nodiscard]] optim::adamw& optimizer() { return opt_; }
+  [[nodiscard]] model::reference_model<Policy>& reference() { return ref_; }
+  [[nodiscard]] const model::rollout& last_rollout() const { return rollout_; }
+  [[nodiscard]] const std::vector<float>& last_advantages() const { return adv_; }
+
+  /// The learning-rate schedule (cosine runs need `total_steps`; `run_steps` fills it in).
+  [[nodiscard]] optim::lr_schedule schedule(index_t run_length) const {
+    optim::lr_schedule s;
+    s.peak_lr = cfg_.adamw.lr;
+    s.warmup_steps = cfg_.warmup_steps;
+    s.total_steps = cfg_.total_steps > 0 ? cfg_.total_steps : std::max(run_length, cfg_.warmup_steps);
+    s.decay = cfg_.decay;
+    return s;
+  }
+  void set_run_length(index_t steps) { run_length_ = steps; }
+
+  /// One GRPO step; fills `m` with the step's metrics (see the list in docs/trainer.md).
+  status step(metrics_record& m, step_report* report = nullptr) {
+    const auto t0 = std::chrono::steady_clock::now();
+    m = metrics_record{};
+    step_report rep;
+    rep.step = step_;
+    const index_t P = cfg_.prompts_per_step, G = cfg_.group_size;
+
+    // ---- reference refresh (before this step's reference log-probs) ----------------------
+    if constexpr (Objective::has_kl) ref_.maybe_refresh(step_, policy_);
+
+    // ---- rollout, with dynamic sampling ---------------------------------------------------
+    detail::rollout_builder kept;
+    std::vector<double> all_total, all_len, all_refl, all_trunc;  // over every sample drawn
+    std::vector<std::vector<double>> all_cols;
+    std::vector<std::string> names;
+    index_t groups_seen = 0, zero_std_seen = 0;
+    for (index_t round = 0;; ++round) {
+      const index_t need = cfg_.dynamic_sampling ? P - kept.size() / G : P;
+      GRPO_TRY(env_.draw_prompts(need, rng_, prompts_));
+      if (static_cast<index_t>(prompts_.size()) != need)
+        return {errc::shape_mismatch, "environment.draw_prompts", static_cast<index_t>(prompts_.size()),
+                "asked for " + std::to_string(need) + " prompts"};
+      GRPO_TRY(policy_.sample(std::span<const std::vector<token_t>>(prompts_), G, cfg_.sampling, rng_, sampled_));
+      GRPO_TRY(env_.score(sampled_, table_, reflective_));
+      if (table_.num_completions != sampled_.size())
+        return {errc::shape_mismatch, "environment.score", table_.num_completions,
+                "the reward table must have one row per completion"};
+      names = table_.names;
+      all_cols.resize(names.size());
+      for (index_t i = 0; i < sampled_.size(); ++i) {
+        all_total.push_back(table_.total[static_cast<std::size_t>(i)]);
+        for (index_t k = 0; k < table_.num_rewards(); ++k) all_cols[static_cast<std::size_t>(k)].push_back(table_.at(i, k));
+        all_len.push_back(static_cast<double>(sampled_.batch.completion_length(i)));
+        all_trunc.push_back(sampled_.finished[static_cast<std::size_t>(i)] ? 0.0 : 1.0);
+        all_refl.push_back(reflective_.empty() ? 0.0 : reflective_[static_cast<std::size_t>(i)]);
+      }
+      for (index_t g = 0; g < need; ++g) {
+        bool all_equal = true;
+        for (index_t i = g * G + 1; i < (g + 1) * G; ++i)
+          all_equal = all_equal && table_.total[static_cast<std::size_t>(i)] == table_.total[static_cast<std::size_t>(g * G)];
+        ++groups_seen;
+        zero_std_seen += all_equal;
+        if (!cfg_.dynamic_sampling || !all_equal) kept.add_group(sampled_, g, table_, reflective_);
+      }
+      rep.sampling_rounds = round + 1;
+      if (!cfg_.dynamic_sampling || kept.size() >= P * G || round >= cfg_.max_resample_rounds) break;
+    }
+    rep.groups_kept = kept.size() / G;
+
+    // ---- metrics of what was sampled --------------------------------------------------------
+    auto mean_std = [](const std::vector<double>& v) {
+      double s = 0, ss = 0;
+      for (double x : v) s += x;
+      const double mu = v.empty() ? 0 : s / static_cast<double>(v.size());
+      for (double x : v) ss += (x - mu) * (x - mu);
+      return std::pair<double, double>{mu, v.empty() ? 0 : std::sqrt(ss / static_cast<double>(v.size()))};
+    };
+    m.set("step", static_cast<double>(step_ + 1));
+    const auto [rm, rs] = mean_std(all_total);
+    m.set("reward_mean", rm);
+    m.set("reward_std", rs);
+    for (std::size_t k = 0; k < names.size(); ++k) {
+      const auto [cm, cs] = mean_std(all_cols[k]);
+      m.set("reward_" + names[k] + "_mean", cm);
+      m.set("reward_" + names[k] + "_std", cs);
+    }
+    for (std::size_t k = 0; k < names.size(); ++k)
+      if (names[k] == "accuracy") m.set("accuracy", mean_std(all_cols[k]).first);
+    m.set("completion_length", mean_std(all_len).first);
+    m.set("truncated_fraction", mean_std(all_trunc).first);
+    m.set("reflective_words", mean_std(all_refl).first);
+    m.set("zero_std_fraction", groups_seen > 0 ? static_cast<double>(zero_std_seen) / static_cast<double>(groups_seen) : 0.0);
+    m.set("groups_kept", static_cast<double>(rep.groups_kept));
+    m.set("sampling_rounds", static_cast<double>(rep.sampling_rounds));
+    const double lr = schedule(run_length_)(step_);
+    m.set("lr", lr);
+
+    double loss = 0, kl = 0, clip_lo = 0, clip_hi = 0, entropy = 0, ratio = 0, tokens = 0, gnorm = 0;
+    if (kept.size() >= G) {
+      // keep at most P groups (the last round may overshoot)
+      kept_total_ = kept.rewards;
+      kept.build(G, rollout_);
+      if (rollout_.num_prompts() > P) truncate_rollout(P * G);
+      GRPO_TRY(update(lr, loss, kl, clip_lo, clip_hi, entropy, ratio, tokens, gnorm));
+      rep.updated = true;
+    }
+    m.set("loss", loss);
+    m.set("kl", kl);
+    m.set("clip_fraction_low", clip_lo);
+    m.set("clip_fraction_high", clip_hi);
+    m.set("entropy", entropy);
+    m.set("ratio_mean", ratio);
+    m.set("grad_norm", gnorm);
+    m.set("updated", rep.updated ? 1.0 : 0.0);
+    ++step_;
+    if (cfg_.checkpoint_every > 0 && step_ % cfg_.checkpoint_every == 0) GRPO_TRY(save(cfg_.checkpoint_path));
+    m.set("seconds", std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+    if (report) *report = rep;
+    return {};
+  }
+
+  // ---- checkpoints ---------------------------------------------------------------------------
+  /// Everything a resumed run needs: parameters, optimiser moments and step, the RNG, the step
+  /// counter and the reference model (its parameters and when it was last refreshed).
+  [[nodiscard]] checkpoint make_checkpoint() const {
+    checkpoint c;
+    c.put_parameters(std::span<const S>(policy_.parameters()));
+    c.put_optimizer(opt_.state());
+    c.put_rng("rng", rng_);
+    c.put_i64("train.step", step_);
+    c.put_parameters(std::span<const S>(const_cast<Policy&>(ref_.model()).parameters()), "ref.params");
+    c.put_i64("ref.last_refresh", ref_.last_refresh());
+    return c;
+  }
+  status save(const std::filesystem::path& path) const { return save_checkpoint(path, make_checkpoint()); }
+
+  /// Restores a checkpoint written by `save` for the same model and configuration. Nothing is
+  /// changed when the file is refused.
+  status load(const std::filesystem::path& path) {
+    checkpoint c;
+    GRPO_TRY(load_checkpoint(path, c));
+    return restore(c);
+  }
+  status restore(const checkpoint& c) {
+    std::vector<S> params(policy_.parameters().size()), ref_params(params.size());
+    GRPO_TRY(c.get_parameters(std::span<S>(params)));
+    GRPO_TRY(c.get_parameters(std::span<S>(ref_params), "ref.params"));
+    optim::adamw_state st;
+    GRPO_TRY(c.get_optimizer(st));
+    if (!st.m.empty() && st.m.size() != params.size())
+      return {errc::shape_mismatch, "optim.m", -1, "optimiser state does not match the model"};
+    model::rng_type rng;
+    GRPO_TRY(c.get_rng("rng", rng));
+    std::int64_t step = 0, last = 0;
+    GRPO_TRY(c.get_i64("train.step", step));
+    GRPO_TRY(c.get_i64("ref.last_refresh", last));
+    if (step < 0) return {errc::corrupt_data, "train.step", -1, "negative step"};
+    std::copy(params.begin(), params.end(), policy_.parameters().begin());
+    ref_.refresh(policy_, last);
+    std::copy(ref_params.begin(), ref_params.end(), ref_.model().parameters().begin());
+    opt_.state() = std::move(st);
+    rng_ = rng;
+    step_ = step;
+    return {};
+  }
+
+ private:
+  Exec make_exec() const {
+    if constexpr (std::is_same_v<Exec, exec::parallel>) return exec::parallel{cfg_.threads};
+    else return Exec{};
+  }
+
+  void truncate_rollout(index_t n) {
+    model::rollout r;
+    // rebuild from the first n sequences (whole groups)
+    std::vector<std::vector<float>> lps;
+    for (index_t i = 0; i < n; ++i) {
+      const token_t* s = rollout_.batch.sequence(i);
+      const index_t P = rollout_.batch.prompt_length(i), L = rollout_.batch.length(i);
+      r.batch.add(std::span<const token_t>(s, static_cast<std::size_t>(P)),
+                  std::span<const token_t>(s + P, static_cast<std::size_t>(L - P)));
+      std::vector<float> lp(static_cast<std::size_t>(L - P));
+      for (index_t t = 0; t < L - P; ++t) lp[static_cast<std::size_t>(t)] = rollout_.old_logp[static_cast<std::size_t>(i * rollout_.width + t)];
+      lps.push_back(std::move(lp));
+      r.finished.push_back(rollout_.finished[static_cast<std::size_t>(i)]);
+    }
+    r.group_size = rollout_.group_size;
+    model::finalize_rollout(r, lps);
+    rollout_ = std::move(r);
+    kept_total_.resize(static_cast<std::size_t>(n * table_.num_rewards()));
+  }
+
+  /// Advantages, then μ optimiser updates on the rollout in `rollout_` with its rewards
+  /// [N, K] in `kept_total_`.
+  status update(double lr, double& loss, double& kl, double& clip_lo, double& clip_hi, double& entropy,
+                double& ratio, double& tokens, double& gnorm) {
+    const index_t N = rollout_.size(), T = rollout_.width, G = cfg_.group_size;
+    if (T <= 0) return {errc::shape_mismatch, "rollout", -1, "every completion is empty"};
+    // rewards [N, K] (as float for the estimator) and their weights
+    const index_t K = table_.num_rewards();
+    rewards_.assign(static_cast<std::size_t>(N * K), 0.0f);
+    for (index_t j = 0; j < N * K; ++j) rewards_[static_cast<std::size_t>(j)] = static_cast<float>(kept_total_[static_cast<std::size_t>(j)]);
+    weights_.assign(table_.weights.begin(), table_.weights.end());
+    lengths_.resize(static_cast<std::size_t>(N));
+    lengths_idx_.resize(static_cast<std::size_t>(N));
+    truncated_.resize(static_cast<std::size_t>(N));
+    for (index_t i = 0; i < N; ++i) {
+      lengths_[static_cast<std::size_t>(i)] = static_cast<std::int32_t>(rollout_.batch.completion_length(i));
+      lengths_idx_[static_cast<std::size_t>(i)] = rollout_.batch.completion_length(i);
+      truncated_[static_cast<std::size_t>(i)] = rollout_.finished[static_cast<std::size_t>(i)] ? 0 : 1;
+    }
+    reward_view v;
+    v.rewards = rewards_.data();
+    v.num_sequences = N;
+    v.num_rewards = K;
+    v.reward_weights = weights_.data();
+    v.max_length = T;
+    v.lengths = lengths_idx_.data();
+    adv_.assign(static_cast<std::size_t>(N), 0.0f);
+    advantage_stats astats;
+    GRPO_TRY(compute_advantages(estimator_, v, group_layout::fixed(N, G), adv_.data(), astats));
+    adv_s_.assign(adv_.begin(), adv_.end());
+
+    // per-token inputs in the policy's scalar type
+    mask_ = rollout_.mask;
+    if (cfg_.mask_truncated)
+      for (index_t i = 0; i < N; ++i)
+        if (truncated_[static_cast<std::size_t>(i)])
+          std::fill_n(mask_.begin() + i * T, T, std::uint8_t{0});
+    old_.assign(rollout_.old_logp.begin(), rollout_.old_logp.end());
+
+    // micro-batches: contiguous runs of whole groups
+    const index_t groups = N / G, M = std::min<index_t>(cfg_.micro_batches, groups);
+    std::vector<index_t> row_begin(static_cast<std::size_t>(M + 1));
+    for (index_t mb = 0; mb <= M; ++mb) row_begin[static_cast<std::size_t>(mb)] = (groups * mb / M) * G;
+    std::vector<model::sequence_batch> subs(static_cast<std::size_t>(M));
+    for (index_t mb = 0; mb < M; ++mb)
+      for (index_t i = row_begin[static_cast<std::size_t>(mb)]; i < row_begin[static_cast<std::size_t>(mb + 1)]; ++i) {
+        const token_t* s = rollout_.batch.sequence(i);
+        const index_t P = rollout_.batch.prompt_length(i), L = rollout_.batch.length(i);
+        subs[static_cast<std::size_t>(mb)].add(std::span<const token_t>(s, static_cast<std::size_t>(P)),
+                                               std::span<const token_t>(s + P, static_cast<std::size_t>(L - P)));
+      }
+
+    // reference log-probs, once per rollout
+    const S tau = static_cast<S>(cfg_.sampling.temperature);
+    const bool use_ref = Objective::has_kl && objective_.beta != 0;
+    if (use_ref) {
+      ref_lp_.assign(static_cast<std::size_t>(N * T), S(0));
+      for (index_t mb = 0; mb < M; ++mb) {
+        const index_t r0 = row_begin[static_cast<std::size_t>(mb)], n = row_begin[static_cast<std::size_t>(mb + 1)] - r0;
+        GRPO_TRY(ref_.logprobs(subs[static_cast<std::size_t>(mb)], tau,
+                               std::span<S>(ref_lp_.data() + r0 * T, static_cast<std::size_t>(n * T)), {}));
+      }
+    }
+
+    auto batch_of = [&](index_t mb, const S* logp, const S* ent) {
+      const index_t r0 = row_begin[static_cast<std::size_t>(mb)];
+      token_batch<S> b;
+      b.N = row_begin[static_cast<std::size_t>(mb + 1)] - r0;
+      b.T = T;
+      b.logp = logp;
+      b.old = old_.data() + r0 * T;
+      b.ref = use_ref ? ref_lp_.data() + r0 * T : nullptr;
+      b.mask = mask_.data() + r0 * T;
+      b.lengths = lengths_.data() + r0;
+      b.advantages = adv_s_.data() + r0;
+      b.entropy = ent;
+      b.truncated = truncated_.data() + r0;
+      return b;
+    };
+    // global normalisers: each micro-batch's totals from the objective's own prepass
+    std::vector<double> mb_tokens(static_cast<std::size_t>(M), 0.0);
+    double all_tokens = 0;
+    for (index_t mb = 0; mb < M; ++mb) {
+      const auto b = batch_of(mb, old_.data() + row_begin[static_cast<std::size_t>(mb)] * T, nullptr);
+      for (index_t i = 0; i < b.N; ++i) mb_tokens[static_cast<std::size_t>(mb)] += summarize_sequence(objective_, b, i).length;
+      all_tokens += mb_tokens[static_cast<std::size_t>(mb)];
+    }
+
+    loss = kl = clip_lo = clip_hi = entropy = ratio = tokens = gnorm = 0;
+    for (index_t it = 0; it < cfg_.inner_iterations; ++it) {
+      policy_.zero_grad();
+      double it_loss = 0, it_tokens = 0, it_kl = 0, it_lo = 0, it_hi = 0, it_ent = 0, it_ratio = 0;
+      for (index_t mb = 0; mb < M; ++mb) {
+        const auto& sub = subs[static_cast<std::size_t>(mb)];
+        const index_t n = sub.size();
+        logp_.assign(static_cast<std::size_t>(n * T), S(0));
+        ent_.assign(static_cast<std::size_t>(n * T), S(0));
+        dlogp_.assign(static_cast<std::size_t>(n * T), S(0));
+        GRPO_TRY(policy_.logprobs(sub, tau, std::span<S>(logp_), std::span<S>(ent_)));
+        const auto b = batch_of(mb, logp_.data(), ent_.data());
+        gradient_out<S> g;
+        g.dlogp = dlogp_.data();
+        if constexpr (Objective::needs_entropy) {
+          dent_.assign(static_cast<std::size_t>(n * T), S(0));
+          g.dentropy = dent_.data();
+        }
+        micro_batch_reduction red{all_tokens - mb_tokens[static_cast<std::size_t>(mb)],
+                                  static_cast<double>(N - n), static_cast<double>(T)};
+        objective_result res;
+        GRPO_TRY(evaluate(objective_, b, g, res, exec_, red));
+        if constexpr (Objective::needs_entropy)
+          GRPO_TRY(policy_.backward(sub, std::span<const S>(dlogp_), std::span<const S>(dent_)));
+        else
+          GRPO_TRY(policy_.backward(sub, std::span<const S>(dlogp_), {}));
+        const double w = res.stats.token_count;
+        it_loss += res.loss;
+        it_tokens += w;
+        it_kl += w * res.stats.kl_mean;
+        it_lo += w * res.stats.clip_fraction_low;
+        it_hi += w * res.stats.clip_fraction_high;
+        it_ent += w * res.stats.entropy_mean;
+        it_ratio += w * res.stats.ratio_mean;
+      }
+      const double norm = optim::clip_grad_norm(policy_.gradients(), cfg_.max_grad_norm);
+      GRPO_TRY(opt_.step(policy_.parameters(), std::span<const S>(policy_.gradients()), lr));
+      if (it == 0) {  // the first inner iteration reports (ratio = 1 there when μ = 1)
+        const double d = std::max(it_tokens, 1.0);
+        loss = it_loss;
+        tokens = it_tokens;
+        kl = it_kl / d;
+        clip_lo = it_lo / d;
+        clip_hi = it_hi / d;
+        entropy = it_ent / d;
+        ratio = it_ratio / d;
+        gnorm = norm;
+      }
+    }
+    return {};
+  }
+
+  Policy& policy_;
+  Env& env_;
+  Estimator estimator_;
+  Objective objective_;
+  trainer_config cfg_;
+  model::reference_model<Policy> ref_;
+  optim::adamw opt_;
+  model::rng_type rng_;
+  Exec exec_{};
+  index_t step_ = 0;
+  index_t run_length_ = 0;
+  // scratch, reused across steps
+  prompt_list prompts_;
+  model::rollout sampled_, rollout_;
+  reward::reward_table table_;
+  std::vector<double> reflective_, kept_total_;  // kept_total_: kept rewards [N, K]
+  std::vector<float> rewards_, weights_, adv_;
+  std::vector<S> adv_s_, old_, ref_lp_, logp_, ent_, dlogp_, dent_;
+  std::vector<std::uint8_t> mask_, truncated_;
+  std::vector<std::int32_t> lengths_;
+  std::vector<index_t> lengths_idx_;
+};
+
+}  // namespace grpo::train
