@@ -78,9 +78,10 @@ TEST_CASE("scaling the rewards by c > 0 leaves normalised advantages unchanged",
       same(grpo::reinforce_pp_baseline{0.0}, 1e-5);
       same(grpo::reinforce_pp{0.9, 0.0, 0.0}, 1e-5);
       if (!has_single_step_pool(b)) same(grpo::process_supervision{std_convention::bessel, 0.0}, 1e-5);
-      // The default eps = 1e-6 is small next to these stds (>= 0.01 for c >= 3.7): unchanged to
-      // 1e-4.
-      if (c > 1.0) same(grpo::group_normalized{}, 1e-4);
+      // With eps > 0: c(r - m)/(c·s + eps) = (r - m)/(s + eps/c), so scaling the rewards is
+      // the same as dividing eps by c.
+      require_near(run(grpo::group_normalized{std_convention::bessel, 1e-3}, s),
+                   run(grpo::group_normalized{std_convention::bessel, 1e-3 / c}, b), 1e-5);
     }
   }
 }
