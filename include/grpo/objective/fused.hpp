@@ -243,14 +243,16 @@ GRPO_HD void token_step(const O& obj, const token_batch<Real>& b, index_t i, ind
     grad = f * c * (sv.d_log_ratio * dlr + sv.d_logp);
   }
 
-  if constexpr (O::has_kl) if (obj.beta != 0) {  // KL used iff β ≠ 0 (then `ref` is required)
-    const Real d = lp - b.ref[k];
-    const kl_value<Real> kv = obj.kl(d, rho, rho * dlr);
-    const Real beta = Real(obj.beta);
-    value += beta * kv.value;
-    grad += beta * kv.d_logp;
-    acc.kl_sum += double(kv.value);
-    acc.kl_max = double(kv.value) > acc.kl_max ? double(kv.value) : acc.kl_max;
+  if constexpr (O::has_kl) {
+    if (obj.beta != 0) {  // the KL term is used iff β ≠ 0 (then `ref` is required)
+      const Real d = lp - b.ref[k];
+      const kl_value<Real> kv = obj.kl(d, rho, rho * dlr);
+      const Real beta = Real(obj.beta);
+      value += beta * kv.value;
+      grad += beta * kv.d_logp;
+      acc.kl_sum += double(kv.value);
+      acc.kl_max = double(kv.value) > acc.kl_max ? double(kv.value) : acc.kl_max;
+    }
   }
 
   Real H = Real(0);
