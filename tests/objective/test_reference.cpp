@@ -21,9 +21,9 @@ double max_abs(const std::vector<double>& v) {
   return m;
 }
 
-template <class Real, class O>
-void compare(const O& o, const objtest::data& d, double tol) {
-  const auto res = objtest::run<Real>(o, d, grpo::exec::parallel{});
+template <class Real, class O, class Exec>
+void compare(const O& o, const objtest::data& d, double tol, Exec exec) {
+  const auto res = objtest::run<Real>(o, d, exec);
   REQUIRE(res.st.ok());
   const ref::config c = objtest::describe(o);
   const ref::batch rb = d.reference();
@@ -72,11 +72,12 @@ TEMPLATE_TEST_CASE("fused pass matches the float64 reference", "[objective][refe
       const objtest::data d = objtest::random_data(sh.N, sh.T, opt, seed++);
       SECTION("fp32 N=" + std::to_string(sh.N) + " T=" + std::to_string(sh.T) + " v" +
               std::to_string(variant)) {
-        compare<float>(o, d, 1e-5);
+        compare<float>(o, d, 1e-5, grpo::exec::parallel{});  // vectorised rows where they apply
+        compare<float>(o, d, 1e-5, grpo::exec::serial{.vectorize = false});  // the scalar body
       }
       SECTION("fp64 N=" + std::to_string(sh.N) + " T=" + std::to_string(sh.T) + " v" +
               std::to_string(variant)) {
-        compare<double>(o, d, 1e-7);
+        compare<double>(o, d, 1e-7, grpo::exec::parallel{});
       }
     }
   }
