@@ -301,30 +301,27 @@ status compute_advantages_unchecked(const E& est, const reward_view& v, const gr
       A_out[i] = is_nan(r[i]) ? 0.0f : static_cast<float>((A_out[i] - bm.mean) * inv);
     count_nan();
   } else if constexpr (std::is_same_v<E, reinforce_pp>) {
+    std::vector<double> returns(static_cast<std::size_t>(N * T), 0.0);
     for (index_t i = 0; i < N; ++i) {
-      float* row = A_out + i * T;
-      if (is_nan(r[i])) {
-        for (index_t t = 0; t < T; ++t) row[t] = 0.0f;
-        continue;
-      }
+      if (is_nan(r[i])) continue;
       reinforce_returns(r[i], v.logp_old ? v.logp_old + i * T : nullptr,
                         v.logp_ref ? v.logp_ref + i * T : nullptr, v.lengths[i], T, est.gamma,
-                        est.beta, row);
+                        est.beta, returns.data() + i * T);
     }
     const batch_moments bm = reduce_moments(reduction, [&](auto&& f) {
       for (index_t i = 0; i < N; ++i)
         if (!is_nan(r[i]))
-          for (index_t t = 0; t < v.lengths[i]; ++t) f(double(A_out[i * T + t]), 1.0);
+          for (index_t t = 0; t < v.lengths[i]; ++t) f(returns[i * T + t], 1.0);
     });
     stats.batch_mean = bm.mean;
     const double sd = std_of(bm.m2, bm.weight, std_convention::bessel);
     stats.batch_std = std::sqrt(sd * sd + est.whiten_eps);
     const double inv = safe_inverse(stats.batch_std);
-    for (index_t i = 0; i < N; ++i) {
-      if (is_nan(r[i])) continue;
-      for (index_t t = 0; t < v.lengths[i]; ++t)
-        A_out[i * T + t] = static_cast<float>((A_out[i * T + t] - bm.mean) * inv);
-    }
+    for (index_t i = 0; i < N; ++i)
+      for (index_t t = 0; t < T; ++t)
+        A_out[i * T + t] = (is_nan(r[i]) || t >= v.lengths[i])
+                               ? 0.0f
+                               : static_cast<float>((returns[i * T + t] - bm.mean) * inv);
     for (index_t g = 0; g < P; ++g) zero_std += group_degenerate(g);
     count_nan();
   } else if constexpr (std::is_same_v<E, gdpo>) {

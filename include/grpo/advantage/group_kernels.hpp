@@ -104,15 +104,18 @@ GRPO_HD bool gdpo_group(const float* r, index_t n, index_t K, const float* w, st
 
 /// REINFORCE++ returns of one sequence: token rewards r_t = -beta·(old_t - ref_t) plus the
 /// sequence reward on the last token, G_t = r_t + gamma·G_{t+1} for t < len; 0 beyond.
+/// `Out` = double keeps the returns exact enough to whiten them afterwards (a large reward with a
+/// small spread would lose its spread in fp32).
+template <class Out>
 GRPO_HD void reinforce_returns(float reward, const float* old_row, const float* ref_row,
-                               index_t len, index_t T, double gamma, double beta, float* G) {
-  for (index_t t = len; t < T; ++t) G[t] = 0.0f;
+                               index_t len, index_t T, double gamma, double beta, Out* G) {
+  for (index_t t = len; t < T; ++t) G[t] = Out(0);
   double ret = 0.0;
   for (index_t t = len - 1; t >= 0; --t) {
     double rt = (t == len - 1) ? double(reward) : 0.0;
     if (beta != 0.0) rt -= beta * (double(old_row[t]) - double(ref_row[t]));
     ret = rt + gamma * ret;
-    G[t] = static_cast<float>(ret);
+    G[t] = static_cast<Out>(ret);
   }
 }
 
