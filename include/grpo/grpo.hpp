@@ -30,3 +30,10 @@
 #include <grpo/logprob/fused_linear.hpp>
 #include <grpo/logprob/naive.hpp>
 #include <grpo/logprob/selective_log_softmax.hpp>
+#include <grpo/train/config.hpp>
+#include <grpo/train/metrics.hpp>
+#include <grpo/train/plot.hpp>
+#include <grpo/train/pretrain.hpp>
+#include <grpo/train/progress.hpp>
+#include <grpo/train/task_env.hpp>
+#include <grpo/train/trainer.hpp>
