@@ -216,8 +216,6 @@ GRPO_TARGET_AVX2 void sequence_step_avx2(const O& obj, const token_batch<float>&
   for (index_t t = vec_end; t < T; ++t) token_step(obj, b, i, t, s, w_i, g, acc);
 }
 
-#endif  // GRPO_HAVE_X86_SIMD
-
 /// The prepass of sequence i for the same family: with a token ratio and no corrections it only
 /// counts the in-tokens (length and Σ c_t = length), eight mask bytes at a time.
 template <class O>
@@ -249,6 +247,8 @@ GRPO_TARGET_AVX2 sequence_summary summarize_sequence_avx2(const O& obj, const to
   p.coef_sum = double(count);
   return finish_sequence(obj, b, i, p);
 }
+
+#endif  // GRPO_HAVE_X86_SIMD
 
 /// The token body of sequence i on the CPU: the AVX2 row kernel where it applies, else the
 /// scalar body.

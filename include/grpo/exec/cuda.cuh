@@ -11,8 +11,10 @@
 //   2. totals    one block sums the T_i in a fixed order; the caller's device reduction hook
 //                (an NCCL all-reduce, say) then globalises the batch totals in place.
 //   3. tokens    every token on grid dimension x (no 65,535 limit; 64-bit indices), a fixed
-//                grid of at most `max_blocks` blocks striding over the N·T tokens; each thread
-//                writes dL/dlogp and accumulates a pass_partial, each block reduces its own.
+//                grid of at most `max_token_blocks` blocks striding over the N·T tokens; each
+//                thread writes dL/dlogp and accumulates a pass_partial, each block reduces its
+//                own. Where T % 4 == 0 and the arrays are 16-byte aligned, a thread takes four
+//                consecutive tokens with float4 loads and stores (token_kernel_vec4).
 //   4. combine   one block combines the block partials in block order.
 //
 // Determinism: the grid is fixed by N·T alone, every thread visits its tokens in a fixed order
@@ -32,7 +34,9 @@
 #include <cuda_runtime.h>
 
 #include <cstddef>
+#include <cstdint>
 #include <string>
+#include <type_traits>
 
 namespace grpo {
 
@@ -178,6 +182,98 @@ __global__ void __launch_bounds__(block_threads)
   if (threadIdx.x == 0) partials[blockIdx.x] = block;
 }
 
+/// The token pass with 16-byte loads: each thread takes four consecutive tokens of one row
+/// (T % 4 == 0 and every array 16-byte aligned, checked by `vector_loads_apply`), loads each
+/// input as one float4 (the mask as one uchar4), runs the shared token body four times and
+/// stores the gradients as float4.
+template <class O>
+__global__ void __launch_bounds__(block_threads)
+    token_kernel_vec4(O obj, token_batch<float> b, gradient_out<float> g,
+                      const sequence_summary* summaries, const batch_totals* totals_ptr,
+                      pass_partial* partials) {
+  using reduce_t = cub::BlockReduce<pass_partial, block_threads>;
+  __shared__ typename reduce_t::TempStorage temp;
+  const batch_totals totals = *totals_ptr;
+  const index_t quads = b.N * b.T / 4;
+  const index_t stride = index_t(gridDim.x) * block_threads;
+  const bool write = g.mode == grad_mode::write;
+  const float4 zero4 = make_float4(0.f, 0.f, 0.f, 0.f);
+  auto load4 = [](const float* p, index_t k) {
+    return p != nullptr ? *reinterpret_cast<const float4*>(p + k) : make_float4(0.f, 0.f, 0.f, 0.f);
+  };
+  pass_partial acc;
+  for (index_t q = index_t(blockIdx.x) * block_threads + threadIdx.x; q < quads; q += stride) {
+    const index_t k0 = 4 * q;
+    const index_t i = k0 / b.T;
+    const index_t t0 = k0 - i * b.T;
+    const sequence_summary s = summaries[i];
+    const double w = obj.aggregation.weight(s.length, totals);
+    const float4 lp = load4(b.logp, k0);
+    const float4 old = b.old != nullptr ? load4(b.old, k0) : lp;
+    const float4 ref = load4(b.ref, k0);
+    const float4 ent = load4(b.entropy, k0);
+    const float4 smp = b.sampler_logp != nullptr ? load4(b.sampler_logp, k0) : old;
+    const float4 tadv = load4(b.token_advantages, k0);
+    const uchar4 m = b.mask != nullptr ? *reinterpret_cast<const uchar4*>(b.mask + k0)
+                                       : make_uchar4(1, 1, 1, 1);
+    const index_t len = b.lengths != nullptr ? index_t(b.lengths[i]) : b.T;
+    const float A = b.advantages != nullptr ? b.advantages[i] : 0.f;
+    const float v_lp[4] = {lp.x, lp.y, lp.z, lp.w}, v_old[4] = {old.x, old.y, old.z, old.w},
+                v_ref[4] = {ref.x, ref.y, ref.z, ref.w}, v_ent[4] = {ent.x, ent.y, ent.z, ent.w},
+                v_smp[4] = {smp.x, smp.y, smp.z, smp.w}, v_ta[4] = {tadv.x, tadv.y, tadv.z, tadv.w};
+    const unsigned char v_m[4] = {m.x, m.y, m.z, m.w};
+    float d_lp[4], d_h[4];
+    bool part[4];
+#pragma unroll
+    for (int j = 0; j < 4; ++j) {
+      token_inputs<float> v;
+      v.logp = v_lp[j];
+      v.old = v_old[j];
+      v.ref = v_ref[j];
+      v.entropy = v_ent[j];
+      v.sampler = v_smp[j];
+      v.advantage = b.token_advantages != nullptr ? v_ta[j] : A;
+      v.in = v_m[j] != 0 && t0 + j < len;
+      const token_gradient<float> d = token_body(obj, v, s, w, acc);
+      d_lp[j] = d.dlogp;
+      d_h[j] = d.dentropy;
+      part[j] = s.length > 0 && v.in;
+    }
+    // write: every position (0 where a token takes no part); accumulate: add where it does
+    if (g.dlogp != nullptr) {
+      float4* out = reinterpret_cast<float4*>(g.dlogp + k0);
+      const float4 base = write ? zero4 : *out;
+      *out = make_float4(base.x + (part[0] || write ? d_lp[0] : 0.f), base.y + (part[1] || write ? d_lp[1] : 0.f),
+                         base.z + (part[2] || write ? d_lp[2] : 0.f), base.w + (part[3] || write ? d_lp[3] : 0.f));
+    }
+    if (g.dentropy != nullptr) {
+      float4* out = reinterpret_cast<float4*>(g.dentropy + k0);
+      const float4 base = write ? zero4 : *out;
+      *out = make_float4(base.x + (part[0] || write ? d_h[0] : 0.f), base.y + (part[1] || write ? d_h[1] : 0.f),
+                         base.z + (part[2] || write ? d_h[2] : 0.f), base.w + (part[3] || write ? d_h[3] : 0.f));
+    }
+  }
+  const pass_partial block = reduce_t(temp).Reduce(acc, combine_pass{});
+  if (threadIdx.x == 0) partials[blockIdx.x] = block;
+}
+
+/// Whether the float4 token kernel applies: float, rows of a multiple of 4 tokens, every array
+/// 16-byte aligned (the mask 4-byte aligned).
+template <class Real>
+bool vector_loads_apply(const token_batch<Real>& b, const gradient_out<Real>& g) {
+  if constexpr (!std::is_same_v<Real, float>) {
+    return false;
+  } else {
+    auto aligned = [](const void* p, std::uintptr_t a) {
+      return p == nullptr || reinterpret_cast<std::uintptr_t>(p) % a == 0;
+    };
+    return b.T % 4 == 0 && aligned(b.logp, 16) && aligned(b.old, 16) && aligned(b.ref, 16) &&
+           aligned(b.entropy, 16) && aligned(b.sampler_logp, 16) &&
+           aligned(b.token_advantages, 16) && aligned(g.dlogp, 16) && aligned(g.dentropy, 16) &&
+           aligned(b.mask, 4);
+  }
+}
+
 __global__ void combine_kernel(const pass_partial* partials, index_t n, pass_partial* out) {
   pass_partial all;
   for (index_t k = 0; k < n; ++k) combine(all, partials[k]);
@@ -254,6 +350,8 @@ status evaluate(unchecked_t, const O& obj, const token_batch<Real>& b,
   using namespace cuda_detail;
   const layout ws = layout::carve(exec.ws.data, N, T);
   const cudaStream_t stream = exec.stream;
+  // the float4 kernel has a quarter as many work items; the grid (and so the partial count)
+  // stays token_blocks(N·T), which bounds both
   const index_t blocks = token_blocks(N * T);
 
   prepass_kernel<<<unsigned(N), block_threads, 0, stream>>>(obj, b, ws.summaries);
@@ -264,9 +362,17 @@ status evaluate(unchecked_t, const O& obj, const token_batch<Real>& b,
   reduction.max(ws.totals_raw + 2, 1, stream);
   finish_totals_kernel<<<1, 1, 0, stream>>>(ws.totals_raw, ws.totals);
   GRPO_TRY(check_launch("finish_totals_kernel"));
-  token_kernel<<<unsigned(blocks), block_threads, 0, stream>>>(obj, b, grad, ws.summaries,
-                                                               ws.totals, ws.partials);
-  GRPO_TRY(check_launch("token_kernel"));
+  if (vector_loads_apply(b, grad)) {
+    if constexpr (std::is_same_v<Real, float>) {
+      token_kernel_vec4<<<unsigned(blocks), block_threads, 0, stream>>>(obj, b, grad, ws.summaries,
+                                                                        ws.totals, ws.partials);
+      GRPO_TRY(check_launch("token_kernel_vec4"));
+    }
+  } else {
+    token_kernel<<<unsigned(blocks), block_threads, 0, stream>>>(obj, b, grad, ws.summaries,
+                                                                 ws.totals, ws.partials);
+    GRPO_TRY(check_launch("token_kernel"));
+  }
   combine_kernel<<<1, 1, 0, stream>>>(ws.partials, blocks, ws.result);
   GRPO_TRY(check_launch("combine_kernel"));
 

@@ -48,18 +48,43 @@ struct sequence_summary {
   double factor = 1;       // sequence-level correction factor (sampler weight × off-policy keep)
 };
 
+/// The inputs of one token, read from the batch by `load_token` (or gathered by a backend from
+/// vector loads): the body below works on values, so every backend shares it whatever its
+/// memory access pattern.
+template <class Real>
+struct token_inputs {
+  Real logp;
+  Real old;        // = logp when the batch has no `old` (sg(logp): ratio 1)
+  Real ref;        // 0 when the batch has no `ref`
+  Real entropy;    // 0 when the batch has no `entropy`
+  Real sampler;    // = old when the batch has no `sampler_logp`
+  Real advantage;  // A_i, or A_{i,t} for token advantages
+  bool in;         // mask != 0 and t < length
+};
+
+template <class Real>
+GRPO_HD token_inputs<Real> load_token(const token_batch<Real>& b, index_t i, index_t t) {
+  const index_t k = b.flat(i, t);
+  token_inputs<Real> v;
+  v.logp = b.logp[k];
+  v.old = b.old != nullptr ? b.old[k] : v.logp;
+  v.ref = b.ref != nullptr ? b.ref[k] : Real(0);
+  v.entropy = b.entropy != nullptr ? b.entropy[k] : Real(0);
+  v.sampler = b.sampler_logp != nullptr ? b.sampler_logp[k] : v.old;
+  v.advantage = b.advantage(i, t);
+  v.in = b.in(i, t);
+  return v;
+}
+
 /// Product of the per-token correction weights c_t applied to the policy term.
 template <class O, class Real>
-GRPO_HD Real token_weight(const O& obj, const token_batch<Real>& b, index_t k) {
+GRPO_HD Real token_weight(const O& obj, const token_inputs<Real>& v) {
   Real c = Real(1);
   if constexpr (O::template has<correction::top_entropy>)
-    c *= obj.corrections.template get<correction::top_entropy>().token_weight(b.entropy[k]);
+    c *= obj.corrections.template get<correction::top_entropy>().token_weight(v.entropy);
   if constexpr (O::template has<correction::sampler_mismatch>) {
     const auto& sm = obj.corrections.template get<correction::sampler_mismatch>();
-    if (sm.level == correction::is_level::token) {
-      const Real old = b.old != nullptr ? b.old[k] : b.logp[k];
-      c *= sm.weight(old - b.sampler_logp[k]);
-    }
+    if (sm.level == correction::is_level::token) c *= sm.weight(v.old - v.sampler);
   }
   return c;
 }
@@ -90,7 +115,7 @@ GRPO_HD void prepass_token(const O& obj, const token_batch<Real>& b, index_t i, 
       p.term_sum += double(x);
     }
   }
-  p.coef_sum += double(token_weight(obj, b, k));
+  p.coef_sum += double(token_weight(obj, load_token(b, i, t)));
   if constexpr (O::template has<correction::sampler_mismatch>)
     p.sampler_gap += double(old) - double(b.sampler_logp[k]);
   if constexpr (O::template has<correction::off_policy_mask>) {
@@ -188,8 +213,15 @@ GRPO_HD void combine(pass_partial& a, const pass_partial& b) {
   a.entropy_sum += b.entropy_sum;
 }
 
-/// One token: adds w_i·(its loss terms) and its statistics to `acc`, and writes (or adds)
-/// dL/dlogp[i,t] (and dL/dH when asked). A masked-out token gets 0 in write mode.
+/// dL/dlogp and dL/dH of one token (both 0 for a token that takes no part).
+template <class Real>
+struct token_gradient {
+  Real dlogp = Real(0);
+  Real dentropy = Real(0);
+};
+
+/// The token body: adds w_i·(its loss terms) and its statistics to `acc` and returns
+/// dL/dlogp[i,t] and dL/dH[i,t] (0 for a token that takes no part).
 ///
 /// Gradient, with c_t the token correction weight, f_i the sequence factor, ℓ the surrogate:
 ///   token ratio:      w_i·f_i·c_t·(∂ℓ/∂log ρ · dlogρ/dlogp + ∂ℓ/∂logp) + w_i·β·∂k/∂logp
@@ -200,23 +232,15 @@ GRPO_HD void combine(pass_partial& a, const pass_partial& b) {
 ///                       = w_i f_i ∂ℓ/∂log s · clamp' · dx_t · (Σ_t' c_t')/T_i
 ///                     (∂ℓ/∂log s is the same for every t': one advantage per sequence).
 template <class O, class Real>
-GRPO_HD void token_step(const O& obj, const token_batch<Real>& b, index_t i, index_t t,
-                        const sequence_summary& s, double w_i, const gradient_out<Real>& g,
-                        pass_partial& acc) {
-  const index_t k = b.flat(i, t);
-  const bool write = g.mode == grad_mode::write;
-  if (!(s.length > 0 && b.in(i, t))) {
-    if (write) {
-      if (g.dlogp != nullptr) g.dlogp[k] = Real(0);
-      if (g.dentropy != nullptr) g.dentropy[k] = Real(0);
-    }
-    return;
-  }
-  const Real lp = b.logp[k];
+GRPO_HD token_gradient<Real> token_body(const O& obj, const token_inputs<Real>& v,
+                                        const sequence_summary& s, double w_i, pass_partial& acc) {
+  token_gradient<Real> out;
+  if (!(s.length > 0 && v.in)) return out;
+  const Real lp = v.logp;
   // old = sg(logp) when absent: x = logp − logp is 0 for finite logp and NaN otherwise, so a
   // non-finite logp is never hidden.
-  const Real x = lp - (b.old != nullptr ? b.old[k] : lp);
-  const Real A = b.advantage(i, t);
+  const Real x = lp - v.old;
+  const Real A = v.advantage;
 
   Real lr, dlr, dx = Real(1);
   if constexpr (O::level == ratio_level::token) {
@@ -231,7 +255,7 @@ GRPO_HD void token_step(const O& obj, const token_batch<Real>& b, index_t i, ind
   }
   const Real rho = grpo::detail::exp_(lr);
   const surrogate_value<Real> sv = obj.surrogate(lr, rho, A, lp);
-  const Real c = token_weight(obj, b, k);
+  const Real c = token_weight(obj, v);
   const Real f = Real(s.factor);
 
   Real value = f * c * sv.value;
@@ -245,7 +269,7 @@ GRPO_HD void token_step(const O& obj, const token_batch<Real>& b, index_t i, ind
 
   if constexpr (O::has_kl) {
     if (obj.beta != 0) {  // the KL term is used iff β ≠ 0 (then `ref` is required)
-      const Real d = lp - b.ref[k];
+      const Real d = lp - v.ref;
       const kl_value<Real> kv = obj.kl(d, rho, rho * dlr);
       const Real beta = Real(obj.beta);
       value += beta * kv.value;
@@ -255,23 +279,13 @@ GRPO_HD void token_step(const O& obj, const token_batch<Real>& b, index_t i, ind
     }
   }
 
-  Real H = Real(0);
-  if (b.entropy != nullptr) H = b.entropy[k];
+  const Real H = v.entropy;
   if constexpr (O::template has<correction::entropy_bonus>) {
     const Real coef = Real(obj.corrections.template get<correction::entropy_bonus>().coef);
     value -= coef * H;
-    if (g.dentropy != nullptr) {
-      const Real dH = -coef * Real(w_i);
-      g.dentropy[k] = write ? dH : g.dentropy[k] + dH;
-    }
-  } else {
-    if (g.dentropy != nullptr && write) g.dentropy[k] = Real(0);
+    out.dentropy = -coef * Real(w_i);
   }
-
-  if (g.dlogp != nullptr) {
-    const Real gk = Real(w_i) * grad;
-    g.dlogp[k] = write ? gk : g.dlogp[k] + gk;
-  }
+  out.dlogp = Real(w_i) * grad;
 
   acc.loss += w_i * double(value);
   acc.tokens += 1.0;
@@ -288,6 +302,31 @@ GRPO_HD void token_step(const O& obj, const token_batch<Real>& b, index_t i, ind
   acc.ratio_min = r < acc.ratio_min ? r : acc.ratio_min;
   acc.ratio_max = r > acc.ratio_max ? r : acc.ratio_max;
   acc.entropy_sum += double(H);
+  return out;
+}
+
+/// Stores one token's gradients: write mode sets every position (0 where the token takes no
+/// part); accumulate mode adds at the tokens that take part and leaves the others untouched.
+template <class Real>
+GRPO_HD void store_gradient(const gradient_out<Real>& g, index_t k, const token_gradient<Real>& d,
+                            bool takes_part) {
+  if (g.mode == grad_mode::write) {
+    if (g.dlogp != nullptr) g.dlogp[k] = d.dlogp;
+    if (g.dentropy != nullptr) g.dentropy[k] = d.dentropy;
+  } else if (takes_part) {
+    if (g.dlogp != nullptr) g.dlogp[k] += d.dlogp;
+    if (g.dentropy != nullptr) g.dentropy[k] += d.dentropy;
+  }
+}
+
+/// One token: adds w_i·(its loss terms) and its statistics to `acc`, and writes (or adds)
+/// dL/dlogp[i,t] (and dL/dH when asked).
+template <class O, class Real>
+GRPO_HD void token_step(const O& obj, const token_batch<Real>& b, index_t i, index_t t,
+                        const sequence_summary& s, double w_i, const gradient_out<Real>& g,
+                        pass_partial& acc) {
+  const token_inputs<Real> v = load_token(b, i, t);
+  store_gradient(g, b.flat(i, t), token_body(obj, v, s, w_i, acc), s.length > 0 && v.in);
 }
 
 /// All tokens t ∈ [0, T) of sequence i (padding included, so write mode zeroes it).
