@@ -164,6 +164,24 @@ void BM_fused_linear_fwd_bwd(benchmark::State& st) {
                                              benchmark::Counter::kIsRate);
 }
 
+void BM_fused_linear_loss(benchmark::State& st) {  // one sweep, no recompute
+  const index_t n = st.range(0), hdim = st.range(1), v = st.range(2);
+  auto d = make_linear(n, hdim, v);
+  lp::fused_linear_options o;
+  auto loss = [&](lp::token_chunk_io& io) {
+    std::copy(d.g.begin() + io.first_token, d.g.begin() + io.first_token + static_cast<index_t>(io.dlogp.size()),
+              io.dlogp.begin());
+  };
+  for (auto _ : st) {
+    grpo::throw_if_error(
+        lp::fused_linear_loss(d.h.data(), d.w.data(), n, hdim, v, d.y.data(), o, loss, d.dh.data(), d.dw.data()));
+    benchmark::DoNotOptimize(d.dw.data());
+  }
+  st.counters["FLOP/s"] = benchmark::Counter(6.0 * static_cast<double>(n * hdim) * static_cast<double>(v) *
+                                                 static_cast<double>(st.iterations()),
+                                             benchmark::Counter::kIsRate);
+}
+
 /// The naive fused-linear: materialise logits [N, V] with one GEMM, then the naive log-softmax.
 void BM_fused_linear_fwd_naive(benchmark::State& st) {
   const index_t n = st.range(0), hdim = st.range(1), v = st.range(2);
@@ -196,6 +214,7 @@ BENCHMARK(BM_logsoftmax_bwd_naive<float>)->Apply(logits_sizes);
 BENCHMARK(BM_fused_linear_fwd)->Apply(linear_sizes);
 BENCHMARK(BM_fused_linear_fwd_naive)->Apply(linear_sizes);
 BENCHMARK(BM_fused_linear_fwd_bwd)->Apply(linear_sizes);
+BENCHMARK(BM_fused_linear_loss)->Apply(linear_sizes);
 
 // ---- tool mode -----------------------------------------------------------------------------
 
@@ -266,11 +285,14 @@ int run_tool(int argc, char** argv) {
     std::vector<float> dh(h.size()), dw(w.size());
     lp::fused_linear_options o;
     o.temperature = tau;
+    // forward, dL/dlogp (here: the given upstream gradient), backward in one sweep
+    auto loss = [&](lp::token_chunk_io& io) {
+      std::copy(g.begin() + io.first_token, g.begin() + io.first_token + static_cast<index_t>(io.dlogp.size()),
+                io.dlogp.begin());
+    };
     ms = time_reps(reps, [&] {
-      grpo::throw_if_error(
-          lp::fused_linear_forward(h.data(), w.data(), n, hdim, v, y.data(), o, logp.data(), nullptr, lse.data()));
-      grpo::throw_if_error(lp::fused_linear_backward(h.data(), w.data(), n, hdim, v, y.data(), o, lse.data(), g.data(),
-                                                     dh.data(), dw.data()));
+      grpo::throw_if_error(lp::fused_linear_loss(h.data(), w.data(), n, hdim, v, y.data(), o, loss, dh.data(),
+                                                 dw.data(), false, logp.data()));
     });
     write_bin(dir + "/ours_dhidden.bin", dh.data(), dh.size());
     write_bin(dir + "/ours_dweight.bin", dw.data(), dw.size());

@@ -32,7 +32,8 @@ if timeout 120 cmake -S . -B "$B" -DCMAKE_BUILD_TYPE=Release -DCMAKE_CUDA_ARCHIT
   built="$B/tests/cuda/cuda_logprob_cuda"
 else
   echo "cmake build unavailable here (see cmake.log); compiling with nvcc directly"
-  timeout 240 nvcc -std=c++20 -O3 -arch=sm_90 --expt-relaxed-constexpr -Iinclude -Itests \
+  NVCC=$(command -v nvcc || echo /usr/local/cuda/bin/nvcc)
+  timeout 240 "$NVCC" -std=c++20 -O3 -arch=sm_90 --expt-relaxed-constexpr -Iinclude -Itests \
     tests/cuda/logprob_cuda.cu -lcublas -o "$B/logprob_cuda"
   built="$B/logprob_cuda"
 fi

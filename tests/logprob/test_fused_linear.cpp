@@ -211,3 +211,68 @@ TEST_CASE("fused linear: every validation error", "[fused_linear][errors]") {
   gb[2] = INFINITY;
   CHECK(bwd(lse.data(), gb.data(), dh.data(), dw.data(), nullptr, nullptr).index() == 2);
 }
+
+TEST_CASE("fused linear loss: one sweep equals forward + backward and the reference", "[fused_linear]") {
+  const auto p = make(23, 16, 301, 5);
+  // a per-token loss: L = Σ_t a_t·logp_t + b_t·H_t
+  std::vector<float> a(23), b(23);
+  for (int t = 0; t < 23; ++t) {
+    a[t] = 0.1f * static_cast<float>(t % 7) - 0.3f;
+    b[t] = 0.05f * static_cast<float>(t % 3) - 0.05f;
+  }
+  for (const index_t tc : {index_t{1}, index_t{5}, index_t{23}, index_t{100}}) {
+    INFO("token chunk " << tc);
+    fused_linear_options o;
+    o.token_chunk = tc;
+    o.temperature = 0.9f;
+    std::vector<float> dh(static_cast<std::size_t>(p.n * p.h), NAN), dw(static_cast<std::size_t>(p.v * p.h), NAN),
+        logp(23, NAN);
+    index_t seen = 0;
+    auto loss = [&](grpo::logprob::token_chunk_io& io) {
+      CHECK(io.first_token == seen);
+      seen += static_cast<index_t>(io.logp.size());
+      for (std::size_t i = 0; i < io.logp.size(); ++i) {
+        io.dlogp[i] = a[io.first_token + static_cast<index_t>(i)];
+        io.dentropy[i] = b[io.first_token + static_cast<index_t>(i)];
+      }
+    };
+    REQUIRE(grpo::logprob::fused_linear_loss(p.hidden.data(), p.weight.data(), p.n, p.h, p.v, p.targets.data(), o, loss,
+                                             dh.data(), dw.data(), true, logp.data())
+                .ok());
+    CHECK(seen == 23);
+    const auto z = ref::linear_logits(p.hidden.data(), p.weight.data(), p.n, p.h, p.v);
+    auto get = [&](std::int64_t t, std::int64_t k) { return z[static_cast<std::size_t>(t * p.v + k)]; };
+    const auto f = ref::forward(get, p.n, p.v, p.targets.data(), 0.9);
+    for (int t = 0; t < 23; ++t) CHECK(ref::close(logp[t], f.logp[t], 1e-5));
+    const auto G = ref::backward(get, p.n, p.v, p.targets.data(), 0.9, std::vector<double>(a.begin(), a.end()),
+                                 std::vector<double>(b.begin(), b.end()));
+    const auto want = ref::linear_backward(G, p.hidden.data(), p.weight.data(), p.n, p.h, p.v);
+    double eh = 0, sh = 0, ew = 0, sw = 0;
+    for (std::size_t i = 0; i < dh.size(); ++i) {
+      eh = std::max(eh, std::fabs(dh[i] - want.dh[i]));
+      sh = std::max(sh, std::fabs(want.dh[i]));
+    }
+    for (std::size_t i = 0; i < dw.size(); ++i) {
+      ew = std::max(ew, std::fabs(dw[i] - want.dw[i]));
+      sw = std::max(sw, std::fabs(want.dw[i]));
+    }
+    CHECK(eh <= 1e-5 * sh);
+    CHECK(ew <= 1e-5 * sw);
+  }
+  // a failing loss stops the sweep with its status; a NaN gradient is reported
+  std::vector<float> dh(static_cast<std::size_t>(p.n * p.h)), dw(static_cast<std::size_t>(p.v * p.h));
+  fused_linear_options o;
+  o.token_chunk = 8;
+  auto failing = [](grpo::logprob::token_chunk_io& io) {
+    return grpo::status{grpo::errc::bad_config, "loss", io.first_token, "test"};
+  };
+  auto s = grpo::logprob::fused_linear_loss(p.hidden.data(), p.weight.data(), p.n, p.h, p.v, p.targets.data(), o,
+                                            failing, dh.data(), dw.data());
+  CHECK(s.input() == "loss");
+  auto nan_loss = [](grpo::logprob::token_chunk_io& io) { io.dlogp[1] = NAN; };
+  s = grpo::logprob::fused_linear_loss(p.hidden.data(), p.weight.data(), p.n, p.h, p.v, p.targets.data(), o, nan_loss,
+                                       dh.data(), dw.data());
+  CHECK(s.kind() == grpo::errc::non_finite);
+  CHECK(s.input() == "dlogp");
+  CHECK(grpo::logprob::fused_linear_loss_workspace_bytes(23, 301, o) >= static_cast<std::size_t>(8 * 301 * 4));
+}

@@ -13,6 +13,8 @@
 //   auto bytes = grpo::logprob::fused_linear_workspace_bytes(N, H, V, opt);
 //   GRPO_TRY(fused_linear_forward(h, W, N, H, V, y, opt, logp, nullptr, lse));          // workspace
 //   GRPO_TRY(fused_linear_backward(h, W, N, H, V, y, opt, lse, dlogp, dh, dW));         // allocated
+// or, for a per-token loss, everything in one sweep without recomputing the logits:
+//   GRPO_TRY(fused_linear_loss(h, W, N, H, V, y, opt, [&](token_chunk_io& io) { ... io.dlogp ... }, dh, dW));
 // Both take an optional caller workspace {ptr, bytes}; without one they allocate it and report a
 // failed allocation as errc::out_of_memory.
 #include <grpo/logprob/selective_log_softmax.hpp>
@@ -29,6 +31,8 @@
 #include <limits>
 #include <memory>
 #include <new>
+#include <span>
+#include <type_traits>
 
 namespace grpo::logprob {
 
@@ -266,6 +270,104 @@ inline status fused_linear_backward(const float* hidden, const float* weight, in
         dw.middleRows(v0 + lo, n).noalias() += g.middleCols(lo, n).transpose() * h;
       });
     }
+  }
+  return {};
+}
+
+/// What a per-chunk loss sees in fused_linear_loss: the chunk's first token and its per-token
+/// values, and where it writes dL/dlogp (and dL/dH when entropy was requested; both zeroed).
+struct token_chunk_io {
+  index_t first_token;
+  std::span<const float> logp;
+  std::span<const float> entropy;  ///< empty unless requested
+  std::span<float> dlogp;
+  std::span<float> dentropy;       ///< empty unless requested
+};
+
+/// Bytes of workspace fused_linear_loss needs: Tc·V floats (the chunk's full logits rows) plus
+/// 5 floats a token of the chunk. 0 when the count would overflow.
+inline std::size_t fused_linear_loss_workspace_bytes(index_t tokens, index_t vocab, const fused_linear_options& o) {
+  const index_t tc = std::max<index_t>(1, std::min(o.token_chunk, tokens));
+  if (tc > std::numeric_limits<index_t>::max() / 8 / std::max<index_t>(vocab, 1)) return 0;
+  return static_cast<std::size_t>(tc * vocab + 5 * tc) * sizeof(float) + 64;
+}
+
+/// Forward + loss + backward in one sweep over token chunks, for losses whose dL/dlogp of a token
+/// does not depend on other tokens' logp (every GRPO-family objective of algorithms.md §3–5: the
+/// normalisers of §5 depend on masks and lengths only, advantages are inputs). Per chunk of Tc
+/// tokens the full logits rows [Tc, V] are made once (extra memory O(Tc·V), never [N, V]), their
+/// logp (and entropy) handed to `loss(token_chunk_io&)` (returns grpo::status or void), turned
+/// into G in place, and dL/dh, dL/dW accumulated: 6·N·H·V flops, no recompute of the logits.
+/// logp_out (nullable) receives every token's logp; dhidden and dweight are overwritten.
+template <class Loss>
+status fused_linear_loss(const float* hidden, const float* weight, index_t tokens, index_t hidden_size, index_t vocab,
+                         const std::int64_t* targets, const fused_linear_options& o, Loss&& loss, float* dhidden,
+                         float* dweight, bool with_entropy = false, float* logp_out = nullptr, workspace ws = {}) {
+  using namespace fused_detail;
+  GRPO_TRY(check(hidden, weight, tokens, hidden_size, vocab, targets, o, dweight, "dweight"));
+  map dw(dweight, vocab, hidden_size);
+  dw.setZero();
+  if (tokens == 0) return {};
+  GRPO_TRY(detail::check_not_null(dhidden, "dhidden"));
+  bool avx2 = false;
+  GRPO_TRY(cpu_detail::resolve_path(o.path, &avx2));
+  const std::size_t need = fused_linear_loss_workspace_bytes(tokens, vocab, o);
+  if (need == 0) return {errc::out_of_memory, "workspace", -1, "the chunk size overflows"};
+  std::unique_ptr<unsigned char[]> owned;
+  unsigned char* base = static_cast<unsigned char*>(ws.data);
+  if (base == nullptr) {
+    owned.reset(new (std::nothrow) unsigned char[need]);
+    if (!owned) return {errc::out_of_memory, "workspace", -1, "could not allocate " + std::to_string(need) + " bytes"};
+    base = owned.get();
+  } else if (ws.bytes < need) {
+    return {errc::out_of_memory, "workspace", -1, "needs " + std::to_string(need) + " bytes, got " + std::to_string(ws.bytes)};
+  }
+  const index_t tcmax = std::max<index_t>(1, std::min(o.token_chunk, tokens));
+  auto* z = reinterpret_cast<float*>((reinterpret_cast<std::uintptr_t>(base) + 63) & ~std::uintptr_t{63});
+  float* logp = z + tcmax * vocab;
+  float* lse = logp + tcmax;
+  float* ent = lse + tcmax;
+  float* dlogp = ent + tcmax;
+  float* dent = dlogp + tcmax;
+  const float inv_tau = 1.0f / o.temperature;
+  const cmap w(weight, vocab, hidden_size);
+  for (index_t t0 = 0; t0 < tokens; t0 += tcmax) {
+    const index_t tc = std::min(tcmax, tokens - t0);
+    const cmap h(hidden + t0 * hidden_size, tc, hidden_size);
+    map zc(z, tc, vocab);
+    parallel_slices(vocab, [&](index_t lo, index_t n) { zc.middleCols(lo, n).noalias() = h * w.middleRows(lo, n).transpose(); });
+    std::atomic<index_t> first_bad{tokens};
+    GRPO_LOGPROB_OMP_FOR
+    for (index_t i = 0; i < tc; ++i) {
+      const float* row = z + i * vocab;
+      const cpu_detail::row_result r = row_forward(row, vocab, inv_tau, with_entropy, avx2);
+      if (!std::isfinite(r.lse)) cpu_detail::atomic_min(first_bad, t0 + i);
+      logp[i] = cpu_detail::scalar_kernels::logp_of(row[targets[t0 + i]], inv_tau, r);
+      lse[i] = r.lse;
+      ent[i] = r.entropy;
+      dlogp[i] = 0.0f;
+      dent[i] = 0.0f;
+    }
+    if (first_bad.load() < tokens)
+      return {errc::non_finite, "logits", first_bad.load(),
+              "the logits h·Wᵀ of this token hold a NaN or +inf (check `hidden` and `weight`)"};
+    const auto n = static_cast<std::size_t>(tc);
+    token_chunk_io io{t0, {logp, n}, {ent, with_entropy ? n : 0}, {dlogp, n}, {dent, with_entropy ? n : 0}};
+    if constexpr (std::is_same_v<std::invoke_result_t<Loss, token_chunk_io&>, status>) {
+      GRPO_TRY(loss(io));
+    } else {
+      loss(io);
+    }
+    GRPO_TRY(detail::check_finite(dlogp, tc, "dlogp"));
+    if (with_entropy) GRPO_TRY(detail::check_finite(dent, tc, "dentropy"));
+    if (logp_out) std::copy(logp, logp + tc, logp_out + t0);
+    GRPO_LOGPROB_OMP_FOR
+    for (index_t i = 0; i < tc; ++i)
+      row_backward(z + i * vocab, vocab, targets[t0 + i], inv_tau, lse[i], dlogp[i], with_entropy ? dent[i] : 0.0f,
+                   ent[i], avx2);
+    map dh(dhidden + t0 * hidden_size, tc, hidden_size);
+    parallel_slices(hidden_size, [&](index_t lo, index_t k) { dh.middleCols(lo, k).noalias() = zc * w.middleCols(lo, k); });
+    parallel_slices(vocab, [&](index_t lo, index_t k) { dw.middleRows(lo, k).noalias() += zc.middleCols(lo, k).transpose() * h; });
   }
   return {};
 }
