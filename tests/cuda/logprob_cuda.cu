@@ -248,6 +248,79 @@ void check_fused_linear(index_t n, index_t h, index_t v, index_t tc, index_t vc,
   expect(ew <= 1e-2, name + " dweight: error / max " + std::to_string(ew));
 }
 
+// dL/dlogp functors for cuda_fused_linear_loss: a given upstream gradient, and one that depends on
+// logp the way a ratio term does (g = a·exp(logp)).
+struct given_gradient {
+  const float* a;
+  GRPO_HD float operator()(index_t t, float) const { return a[t]; }
+};
+struct ratio_like_gradient {
+  const float* a;
+  GRPO_HD float operator()(index_t t, float logp) const { return a[t] * expf(logp); }
+};
+
+template <class GradFn>
+void check_fused_linear_loss(index_t n, index_t h, index_t v, index_t tc, float tau, bool ratio_like,
+                             cublasHandle_t handle) {
+  const std::string name = std::string("fused linear loss (one sweep") + (ratio_like ? ", g = a*exp(logp)" : "") +
+                           ") N" + std::to_string(n) + " H" + std::to_string(h) + " V" + std::to_string(v) +
+                           " Tc " + std::to_string(tc);
+  std::mt19937_64 rng(n * 17 + v);
+  std::normal_distribution<float> normal(0, 1);
+  std::vector<bf16> hid(static_cast<std::size_t>(n * h)), w(static_cast<std::size_t>(v * h));
+  for (auto& x : hid) x = __float2bfloat16_rn(normal(rng));
+  for (auto& x : w) x = __float2bfloat16_rn(normal(rng) * 0.3f);
+  std::vector<std::int64_t> y(static_cast<std::size_t>(n));
+  std::uniform_int_distribution<std::int64_t> pick(0, v - 1);
+  for (auto& t : y) t = pick(rng);
+  std::vector<float> a(static_cast<std::size_t>(n));
+  for (auto& x : a) x = normal(rng);
+  grpo::logprob::cuda_fused_linear_options o;
+  o.temperature = tau;
+  o.token_chunk = tc;
+  const std::size_t bytes = grpo::logprob::cuda_fused_linear_loss_workspace_bytes(n, v, o);
+  dbuf<bf16> dh_in(hid.size()), dw_in(w.size());
+  dbuf<std::int64_t> dy(y.size());
+  dbuf<float> da(a.size()), dlogp(y.size()), ddh(hid.size()), ddw(w.size());
+  dbuf<unsigned char> ws(bytes);
+  dh_in.upload(hid);
+  dw_in.upload(w);
+  dy.upload(y);
+  da.upload(a);
+  dlogp.poison();
+  ddh.poison();
+  ddw.poison();
+  require(grpo::logprob::cuda_fused_linear_loss(handle, dh_in.p, dw_in.p, n, h, v, dy.p, o, GradFn{da.p}, dlogp.p,
+                                                ddh.p, ddw.p, ws.p, bytes, nullptr),
+          name.c_str());
+  std::vector<float> hf(hid.size()), wf(w.size());
+  for (std::size_t i = 0; i < hid.size(); ++i) hf[i] = __bfloat162float(hid[i]);
+  for (std::size_t i = 0; i < w.size(); ++i) wf[i] = __bfloat162float(w[i]);
+  const auto z = ref::linear_logits(hf.data(), wf.data(), n, h, v);
+  auto get = [&](std::int64_t t, std::int64_t k) { return z[static_cast<std::size_t>(t * v + k)]; };
+  const auto f = ref::forward(get, n, v, y.data(), tau);
+  const auto logp = dlogp.download();
+  double worst = 0;
+  for (index_t t = 0; t < n; ++t)
+    worst = std::max(worst, std::fabs(logp[t] - f.logp[t]) / std::max(1.0, std::fabs(f.logp[t])));
+  expect(worst <= 1e-4, name + " logp: worst relative error " + std::to_string(worst));
+  std::vector<double> g(static_cast<std::size_t>(n));
+  for (index_t t = 0; t < n; ++t) g[t] = a[t] * (ratio_like ? std::exp(f.logp[t]) : 1.0);
+  const auto G = ref::backward(get, n, v, y.data(), tau, g, {});
+  const auto want = ref::linear_backward(G, hf.data(), wf.data(), n, h, v);
+  auto rel_max = [](const std::vector<float>& x, const std::vector<double>& r) {
+    double err = 0, scale = 0;
+    for (std::size_t i = 0; i < x.size(); ++i) {
+      err = std::max(err, std::fabs(x[i] - r[i]));
+      scale = std::max(scale, std::fabs(r[i]));
+    }
+    return err / scale;
+  };
+  const double eh = rel_max(ddh.download(), want.dh), ew = rel_max(ddw.download(), want.dw);
+  expect(eh <= 1e-2, name + " dhidden: error / max " + std::to_string(eh));
+  expect(ew <= 1e-2, name + " dweight: error / max " + std::to_string(ew));
+}
+
 // ---- timing ------------------------------------------------------------------------------------
 
 __global__ void fill_random(bf16* p, index_t n, unsigned seed, float scale) {
@@ -384,6 +457,19 @@ void timings(cublasHandle_t handle) {
     });
     std::printf("fused linear fwd+bwd, same       %8.2f ms  %6.1f TFLOP/s effective (6NHV), %6.1f executed (8NHV)\n",
                 both, 3 * flop / (both * 1e-3) / 1e12, 4 * flop / (both * 1e-3) / 1e12);
+    // one sweep, no recompute: token chunks of 4096 with the whole vocabulary (3.7 GB workspace)
+    grpo::logprob::cuda_fused_linear_options lo;
+    lo.token_chunk = 4096;
+    const std::size_t lbytes = grpo::logprob::cuda_fused_linear_loss_workspace_bytes(n, v, lo);
+    dbuf<unsigned char> lws(lbytes);
+    const float sweep = median_ms(3, [&] {
+      (void)grpo::logprob::cuda_fused_linear_loss(handle, hid.p, w.p, n, h, v, y.p, lo, given_gradient{g.p}, logp.p,
+                                                  dh.p, dw.p, lws.p, lbytes, nullptr, false);
+    });
+    std::printf("fused linear loss, one sweep     %8.2f ms  %6.1f TFLOP/s effective = executed (6NHV), %5.1f%% of GEMM; "
+                "workspace %.2f GB\n",
+                sweep, 3 * flop / (sweep * 1e-3) / 1e12, 100.0 * 3 * flop / (sweep * 1e-3) / 1e12 / gemm_tflops,
+                lbytes / 1e9);
   }
   CUDA_OK(cudaGetLastError());
 }
@@ -412,6 +498,8 @@ int main(int argc, char** argv) {
   check_fused_linear(64, 96, 1000, 24, 256, 1.0f, false, handle);
   check_fused_linear(50, 64, 777, 64, 1000, 0.7f, true, handle);
   check_fused_linear(33, 128, 515, 7, 129, 1.0f, true, handle);
+  check_fused_linear_loss<given_gradient>(45, 96, 777, 16, 1.0f, false, handle);
+  check_fused_linear_loss<ratio_like_gradient>(40, 64, 1001, 40, 0.8f, true, handle);
   std::printf("checks: %s (%d failures)\n", failures == 0 ? "all passed" : "FAILED", failures);
   if (timing && failures == 0) timings(handle);
   cublasDestroy(handle);

@@ -250,4 +250,101 @@ inline status cuda_fused_linear_backward(cublasHandle_t handle, const __nv_bfloa
   return {};
 }
 
+namespace cuda_fused_detail {
+
+/// One token's row of the full logits [V] (fp32): statistics, logp, g = grad_fn(t, logp), then
+/// G = dL/dz (bf16) from a second read of the row (from L2 when it fits).
+template <class GradFn>
+__global__ void __launch_bounds__(cuda_detail::block_threads)
+    loss_row_kernel(const float* __restrict__ z, __nv_bfloat16* __restrict__ g_out, index_t vocab, index_t t0,
+                    const std::int64_t* __restrict__ targets, float c, float inv_tau, GradFn grad_fn,
+                    float* __restrict__ logp_out, unsigned long long* flags) {
+  const index_t i = blockIdx.x;
+  const float* row = z + i * vocab;
+  const cuda_detail::stats2 st = cuda_detail::row_stats<float, false>(row, vocab, c);
+  const float log2_s = log2f(st.s);
+  const float l = (st.m + log2_s) * cuda_detail::ln2f;
+  const std::int64_t y = targets[i];
+  const bool bad_target = y < 0 || y >= vocab;
+  const float lp = bad_target ? NAN : (row[y] * c - st.m - log2_s) * cuda_detail::ln2f;
+  const float g = bad_target ? 0.0f : grad_fn(t0 + i, lp);  // every thread: a pure per-token function
+  if (threadIdx.x == 0) {
+    logp_out[i] = lp;
+    if (bad_target) atomicMin(&flags[0], static_cast<unsigned long long>(t0 + i));
+    if (!isfinite(l) || !isfinite(g)) atomicMin(&flags[1], static_cast<unsigned long long>(t0 + i));
+  }
+  const float lse2 = l * cuda_detail::log2ef;
+  __nv_bfloat16* grow = g_out + i * vocab;
+  for (index_t v = threadIdx.x; v < vocab; v += blockDim.x)
+    grow[v] = __float2bfloat16_rn(cuda_detail::grad<false>(row[v] * c, lse2, -inv_tau, g * inv_tau, g, 0.0f, v == y));
+}
+
+inline cuda_fused_linear_options whole_vocab(cuda_fused_linear_options o, index_t vocab) {
+  o.vocab_chunk = vocab;
+  return o;
+}
+
+}  // namespace cuda_fused_detail
+
+/// Workspace bytes for cuda_fused_linear_loss: Tc·V·6 bytes (a token chunk's full logits rows in
+/// fp32 and their gradient in bf16) + 16 bytes a token of the chunk.
+inline std::size_t cuda_fused_linear_loss_workspace_bytes(index_t tokens, index_t vocab,
+                                                          const cuda_fused_linear_options& o) {
+  return cuda_fused_detail::make_layout(tokens, vocab, cuda_fused_detail::whole_vocab(o, vocab)).total;
+}
+
+/// Forward + per-token loss + backward in one sweep over token chunks, no recompute of the logits
+/// (6·N·H·V executed). `grad_fn` is a device-callable pure functor, `float operator()(index_t
+/// token, float logp) const` (mark it GRPO_HD), returning dL/dlogp of that token: every
+/// GRPO-family loss of algorithms.md §3–5 is one (its normalisers and advantages are inputs).
+/// logp [N] receives every token's logp; dhidden [N, H] and dweight [V, H] (fp32) are overwritten.
+/// Vocabulary sizes up to 2^31 − 1 (one GEMM spans the whole vocabulary).
+template <class GradFn>
+status cuda_fused_linear_loss(cublasHandle_t handle, const __nv_bfloat16* hidden, const __nv_bfloat16* weight,
+                              index_t tokens, index_t hidden_size, index_t vocab, const std::int64_t* targets,
+                              const cuda_fused_linear_options& options, GradFn grad_fn, float* logp, float* dhidden,
+                              float* dweight, void* workspace, std::size_t workspace_bytes, cudaStream_t stream,
+                              bool check = true) {
+  using namespace cuda_fused_detail;
+  if (vocab > std::numeric_limits<int>::max())
+    return {errc::shape_mismatch, "vocab", -1, "cuda_fused_linear_loss takes V < 2^31 (one GEMM spans it)"};
+  const cuda_fused_linear_options o = whole_vocab(options, vocab);
+  GRPO_TRY(check_args(handle, hidden, weight, tokens, hidden_size, vocab, targets, o, logp, "logp", workspace,
+                      workspace_bytes));
+  GRPO_TRY(detail::check_not_null(dweight, "dweight"));
+  GRPO_TRY(detail::check_not_null(dhidden, "dhidden"));
+  if (tokens == 0)
+    return cuda_check(cudaMemsetAsync(dweight, 0, static_cast<std::size_t>(vocab * hidden_size) * sizeof(float), stream),
+                      "dweight");
+  const layout l = make_layout(tokens, vocab, o);
+  auto* base = static_cast<unsigned char*>(workspace);
+  auto* z = reinterpret_cast<float*>(base + l.z);
+  auto* g = reinterpret_cast<__nv_bfloat16*>(base + l.g);
+  auto* flags = reinterpret_cast<unsigned long long*>(base + l.flags);
+  GRPO_TRY(cublas_check(cublasSetStream(handle, stream), "cublasSetStream"));
+  GRPO_TRY(cuda_check(cudaMemsetAsync(flags, 0xff, 2 * sizeof(unsigned long long), stream), "workspace"));
+  const float c = cuda_detail::log2ef / o.temperature, inv_tau = 1.0f / o.temperature;
+  const float one = 1.0f, zero = 0.0f;
+  const int H = static_cast<int>(hidden_size), V = static_cast<int>(vocab);
+  for (index_t t0 = 0; t0 < tokens; t0 += l.tc) {
+    const index_t tc = std::min(l.tc, tokens - t0);
+    GRPO_TRY(logits_gemm(handle, hidden, weight, hidden_size, t0, tc, 0, vocab, z));
+    loss_row_kernel<<<static_cast<unsigned>(tc), cuda_detail::block_threads, 0, stream>>>(
+        z, g, vocab, t0, targets + t0, c, inv_tau, grad_fn, logp + t0, flags);
+    GRPO_TRY(cuda_detail::launch_check("loss_row_kernel"));
+    // dh_c [tc, H] = G [tc, V] · W [V, H]
+    GRPO_TRY(cublas_check(cublasGemmEx(handle, CUBLAS_OP_N, CUBLAS_OP_N, H, static_cast<int>(tc), V, &one, weight,
+                                       CUDA_R_16BF, H, g, CUDA_R_16BF, V, &zero, dhidden + t0 * hidden_size, CUDA_R_32F,
+                                       H, CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT),
+                          "cublasGemmEx (dhidden)"));
+    // dW [V, H] (+)= Gᵀ [V, tc] · h_c [tc, H]
+    const float beta_w = t0 == 0 ? zero : one;
+    GRPO_TRY(cublas_check(cublasGemmEx(handle, CUBLAS_OP_N, CUBLAS_OP_T, H, V, static_cast<int>(tc), &one,
+                                       hidden + t0 * hidden_size, CUDA_R_16BF, H, g, CUDA_R_16BF, V, &beta_w, dweight,
+                                       CUDA_R_32F, H, CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT),
+                          "cublasGemmEx (dweight)"));
+  }
+  return check ? cuda_log_softmax_check(flags, stream) : status{};
+}
+
 }  // namespace grpo::logprob
