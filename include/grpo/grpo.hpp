@@ -37,3 +37,4 @@
 #include <grpo/train/progress.hpp>
 #include <grpo/train/task_env.hpp>
 #include <grpo/train/trainer.hpp>
+#include <grpo/train/run.hpp>

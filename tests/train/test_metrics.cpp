@@ -9,6 +9,7 @@
 #include <grpo/train/metrics.hpp>
 #include <grpo/train/plot.hpp>
 #include <grpo/train/progress.hpp>
+#include <grpo/train/run.hpp>
 #include <grpo/train/trainer.hpp>
 
 #include <catch2/catch.hpp>
@@ -120,6 +121,12 @@ TEST_CASE("SVG plot is a complete document with one path per curve", "[train][pl
   CHECK(paths == 3);
   CHECK(svg.find("t &lt;&amp;&gt;") != std::string::npos);
   CHECK(svg.find("nan") == std::string::npos);
+  // a sparse metric (NaN between evaluations) becomes one curve through its finite points
+  auto sparse = rows;
+  for (std::size_t k = 0; k < sparse.size(); ++k) sparse[k].set("eval", k % 2 ? 0.5 : std::nan(""));
+  const auto fs = grpo::train::figure_from_records("s", sparse, "step", {{"eval", {"eval"}}});
+  REQUIRE(fs.panels.size() == 1);
+  CHECK(fs.panels[0].curves[0].x == std::vector<double>{2, 4});
   // a NaN point breaks the line instead of reaching the file
   grpo::train::figure f2{"x", {{"p", {{"c", {0, 1, 2}, {1, std::nan(""), 3}}}}}, 1, 200, 100};
   const auto s2 = grpo::train::to_svg(f2);
@@ -140,4 +147,42 @@ TEST_CASE("progress bar: ETA = mean time per unit times units left", "[train][pr
   CHECK(l.find("5/10") != std::string::npos);
   CHECK(l.find("ETA") != std::string::npos);
   CHECK(l.find("############............") != std::string::npos);
+}
+
+TEST_CASE("run(): steps, metrics file, plot and per-step callback", "[train][run]") {
+  auto env = make_bandit();
+  grpo::model::tabular_policy<double> pi(2, 4, 3);
+  grpo::train::trainer_config c;
+  c.prompts_per_step = 4;
+  c.group_size = 4;
+  c.sampling = {1.0, 0, 1.0, 3, 0};
+  c.threads = 1;
+  grpo::train::trainer tr(pi, env, grpo::group_normalized{}, grpo::presets::trl::grpo(), c);
+  const auto dir = std::filesystem::temp_directory_path() / "grpo_test_run";
+  std::filesystem::remove_all(dir);
+  grpo::train::run_options o;
+  o.metrics_path = dir / "m.jsonl";
+  o.plot_path = dir / "c.svg";
+  o.progress = false;
+  int calls = 0;
+  o.on_step = [&](grpo::index_t step, grpo::train::metrics_record& m) {
+    ++calls;
+    m.set("seen_step", static_cast<double>(step));
+    return grpo::status{};
+  };
+  std::vector<grpo::train::metrics_record> rows;
+  REQUIRE(grpo::train::run(tr, 5, o, rows).ok());
+  CHECK(calls == 5);
+  CHECK(rows.size() == 5);
+  CHECK(rows.back().get("seen_step") == 5);
+  CHECK(read_lines(dir / "m.jsonl").size() == 5);
+  const auto svg = read_lines(dir / "c.svg");
+  REQUIRE_FALSE(svg.empty());
+  CHECK(svg.back() == "</svg>");
+  // a failing callback stops the run with its status
+  o.on_step = [](grpo::index_t, grpo::train::metrics_record&) {
+    return grpo::status{grpo::errc::bad_config, "on_step", -1, "stop"};
+  };
+  CHECK_FALSE(grpo::train::run(tr, 2, o, rows).ok());
+  std::filesystem::remove_all(dir);
 }

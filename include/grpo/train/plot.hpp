@@ -141,7 +141,8 @@ inline status write_svg(const figure& f, const std::filesystem::path& path) {
   return {};
 }
 
-/// One panel per group of metric names, x = the metric `x_name`, from a run's records.
+/// One panel per group of metric names, x = the metric `x_name`, from a run's records. Rows
+/// where a metric is missing or NaN are skipped, so a metric logged every k steps is one line.
 inline figure figure_from_records(const std::string& title, const std::vector<metrics_record>& rows,
                                   const std::string& x_name,
                                   const std::vector<std::pair<std::string, std::vector<std::string>>>& layout) {
@@ -151,7 +152,7 @@ inline figure figure_from_records(const std::string& title, const std::vector<me
     for (const auto& n : names) {
       curve c{n, {}, {}};
       for (const auto& r : rows) {
-        if (!r.has(n)) continue;
+        if (!r.has(n) || !std::isfinite(r.get(n))) continue;  // sparse metrics (a periodic eval) connect
         c.x.push_back(r.get(x_name));
         c.y.push_back(r.get(n));
       }

@@ -26,10 +26,12 @@
 #include <grpo/train/plot.hpp>
 #include <grpo/train/pretrain.hpp>
 #include <grpo/train/progress.hpp>
+#include <grpo/train/run.hpp>
 #include <grpo/train/task_env.hpp>
 #include <grpo/train/trainer.hpp>
 
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -45,17 +47,19 @@ struct demo_config {
   // model
   index_t d_model = 64, n_layers = 2, n_heads = 4, context = 64;
   // 1. pre-training
-  index_t pretrain_steps = 800;
+  index_t pretrain_steps = 1000;
   index_t pretrain_batch = 32;
   double pretrain_lr = 3e-3;
   double chat_fraction = 0.4;    // share of chat documents without tags
   double tagged_fraction = 0.15; // share of chat documents in the R1 format
   // 2. GRPO
-  index_t grpo_steps = 60;
+  index_t grpo_steps = 80;
   trainer_config grpo;           // filled by make_demo_config
   // 3. evaluation
   index_t eval_problems = 128;
   index_t eval_k = 8;
+  index_t curve_eval_every = 10;     // a small held-out pass@1 for the curves (0 = never)
+  index_t curve_eval_problems = 32;  // with k = 4
   // output
   std::string out_dir = "build/demo";
   bool progress = true;
@@ -232,22 +236,32 @@ inline status run_demo(const demo_config& cfg, demo_summary& out,
   auto objective = presets::trl::grpo();  // PPO-clip, k3 KL, per-sequence token mean
   trainer tr(policy, env, group_normalized{}, objective, gcfg);
   tr.exclude_from_decay(no_decay);
-  tr.set_run_length(cfg.grpo_steps);
-  metrics_writer writer;
-  if (!cfg.out_dir.empty()) GRPO_TRY(writer.open(std::filesystem::path(cfg.out_dir) / "metrics.csv"));
   std::vector<metrics_record> rows;
-  progress_bar bar("grpo    ", cfg.grpo_steps, cfg.progress);
-  for (index_t s = 0; s < cfg.grpo_steps; ++s) {
-    metrics_record m;
-    GRPO_TRY(tr.step(m));
-    m.set("elapsed", detail::seconds_since(t_start));
-    if (writer.is_open()) GRPO_TRY(writer.write(m));
-    char extra[128];
-    std::snprintf(extra, sizeof extra, "reward %.2f  acc %.2f  fmt %.2f  len %.0f", m.get("reward_mean"),
-                  m.get("reward_accuracy_mean"), m.get("reward_format_mean"), m.get("completion_length"));
-    bar.update(s + 1, extra);
-    rows.push_back(std::move(m));
+  run_options ro;
+  ro.progress = cfg.progress;
+  ro.title = "GRPO on addition (R1-Zero template, accuracy + format rewards)";
+  if (!cfg.out_dir.empty()) {
+    ro.metrics_path = std::filesystem::path(cfg.out_dir) / "metrics.csv";
+    ro.plot_path = std::filesystem::path(cfg.out_dir) / "curves.svg";
   }
+  std::vector<task::problem> curve_test(test.begin(), test.begin() + std::min<index_t>(cfg.curve_eval_problems, cfg.eval_problems));
+  eval_config cec = ec;
+  cec.k = 4;
+  cec.greedy = false;
+  ro.on_step = [&](index_t step, metrics_record& m) {
+    m.set("elapsed", detail::seconds_since(t_start));
+    double p1 = std::nan(""), fr = std::nan("");
+    if (cfg.curve_eval_every > 0 && !curve_test.empty() && step % cfg.curve_eval_every == 0) {
+      eval_result e;
+      GRPO_TRY(evaluate_policy(policy, env, curve_test, cec, e));
+      p1 = e.pass1;
+      fr = e.format_rate;
+    }
+    m.set("eval_pass1", p1);  // empty cells between evaluations keep the CSV rectangular
+    m.set("eval_format", fr);
+    return status{};
+  };
+  GRPO_TRY(run(tr, cfg.grpo_steps, ro, rows));
   out.grpo_seconds = detail::seconds_since(t_grpo);
 
   t_eval = std::chrono::steady_clock::now();
@@ -288,15 +302,6 @@ inline status run_demo(const demo_config& cfg, demo_summary& out,
 
   if (!cfg.out_dir.empty()) {
     const std::filesystem::path dir(cfg.out_dir);
-    auto fig = figure_from_records(
-        "GRPO on " + out.task + " (R1-Zero template, accuracy + format rewards)", rows, "step",
-        {{"reward (mean per function)", {"reward_mean", "reward_accuracy_mean", "reward_format_mean"}},
-         {"completion length (tokens)", {"completion_length"}},
-         {"entropy (nats/token)", {"entropy"}},
-         {"KL to reference (k3)", {"kl"}},
-         {"zero-std group fraction", {"zero_std_fraction"}},
-         {"grad norm (pre-clip)", {"grad_norm"}}});
-    GRPO_TRY(write_svg(fig, dir / "curves.svg"));
     std::ofstream js(dir / "summary.json");
     js << out.to_json() << "\n";
     if (!js) return {errc::io_error, (dir / "summary.json").string(), -1, "write failed"};
