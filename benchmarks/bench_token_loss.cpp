@@ -7,6 +7,11 @@
 //                    it: one array per intermediate (ratio, clipped ratio, surrogate, KL, ...)
 //   floor            the memory floor: read logp, old, ref and the mask, write dL/dlogp
 //                    (13 B read + 4 B written per token), OpenMP threads
+// `bench_token_loss --tool=token_loss_fwd_bwd --dir=D --tokens=N --hidden=T --reps=R` is the
+// our-side worker of benchmarks/compare_torch.py: it reads D/{logp,old,ref,adv,mask}.bin, runs
+// TRL's "grpo" loss (grpo::presets::trl::grpo(), k3 with β = 0.04) R times with exec::parallel,
+// writes D/ours_loss.bin and D/ours_dlogp.bin, and prints {"op", "median_ms"} as JSON.
+//
 // Every case reports bytes_per_second for the same 17 B/token, so the ratio to `floor` is the
 // fraction of the achievable bandwidth. The objective is TRL's dapo with the k3 KL (β = 0.04).
 #include <grpo/exec/cpu.hpp>
@@ -14,10 +19,17 @@
 
 #include <benchmark/benchmark.h>
 
+#include <stdexcept>
+
+#include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
+#include <cstring>
+#include <fstream>
 #include <random>
+#include <string>
 #include <vector>
 
 namespace {
@@ -175,7 +187,72 @@ BENCHMARK(BM_token_loss_fused_serial)->Unit(benchmark::kMillisecond)->UseRealTim
 BENCHMARK(BM_token_loss_scalar_serial)->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(BM_token_loss_naive)->Unit(benchmark::kMillisecond)->UseRealTime();
 
+std::string arg(int argc, char** argv, const char* name, const char* fallback) {
+  const std::string key = std::string("--") + name + "=";
+  for (int i = 1; i < argc; ++i)
+    if (std::strncmp(argv[i], key.c_str(), key.size()) == 0) return argv[i] + key.size();
+  return fallback;
+}
+
+template <class T>
+std::vector<T> read_bin(const std::string& path, std::size_t count) {
+  std::vector<T> v(count);
+  std::ifstream f(path, std::ios::binary);
+  if (!f.read(reinterpret_cast<char*>(v.data()), std::streamsize(count * sizeof(T))))
+    throw std::runtime_error("cannot read " + std::to_string(count) + " values from " + path);
+  return v;
+}
+
+template <class T>
+void write_bin(const std::string& path, const T* data, std::size_t count) {
+  std::ofstream f(path, std::ios::binary);
+  f.write(reinterpret_cast<const char*>(data), std::streamsize(count * sizeof(T)));
+}
+
+/// The worker of compare_torch.py (see the top of this file).
+int run_tool(int argc, char** argv) {
+  const std::string dir = arg(argc, argv, "dir", ".");
+  const grpo::index_t n = std::stoll(arg(argc, argv, "tokens", "0"));
+  const grpo::index_t t = std::stoll(arg(argc, argv, "hidden", "0"));
+  const int reps = std::stoi(arg(argc, argv, "reps", "5"));
+  const std::size_t size = std::size_t(n * t);
+  const auto logp = read_bin<float>(dir + "/logp.bin", size), old = read_bin<float>(dir + "/old.bin", size),
+             ref = read_bin<float>(dir + "/ref.bin", size), adv = read_bin<float>(dir + "/adv.bin", std::size_t(n));
+  const auto mask = read_bin<std::uint8_t>(dir + "/mask.bin", size);
+  grpo::token_batch<float> b{.N = n, .T = t, .logp = logp.data(), .old = old.data(), .ref = ref.data(),
+                             .mask = mask.data(), .advantages = adv.data()};
+  auto obj = grpo::presets::trl::grpo();
+  obj.beta = 0.04;
+  std::vector<float> dlogp(size);
+  std::vector<unsigned char> ws(grpo::workspace_bytes(obj, n));
+  grpo::objective_result r;
+  // validated once; the timed calls skip validation, as PyTorch's side has none
+  const auto checked = grpo::evaluate(obj, b, grpo::gradient_out<float>{dlogp.data()}, r);
+  if (!checked.ok()) throw std::runtime_error(checked.message());
+  std::vector<double> ms;
+  for (int rep = 0; rep < reps; ++rep) {
+    const auto t0 = std::chrono::steady_clock::now();
+    const auto s = grpo::evaluate(grpo::unchecked, obj, b, grpo::gradient_out<float>{dlogp.data()}, r,
+                                  grpo::exec::parallel{}, grpo::local_reduction{}, {ws.data(), ws.size()});
+    ms.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
+    if (!s.ok()) throw std::runtime_error(s.message());
+  }
+  std::sort(ms.begin(), ms.end());
+  write_bin(dir + "/ours_loss.bin", &r.loss, 1);
+  write_bin(dir + "/ours_dlogp.bin", dlogp.data(), size);
+  std::printf("{\"op\": \"token_loss_fwd_bwd\", \"median_ms\": %.6f}\n", ms[ms.size() / 2]);
+  return 0;
+}
+
 int main(int argc, char** argv) {
+  if (arg(argc, argv, "tool", "") == "token_loss_fwd_bwd") {
+    try {
+      return run_tool(argc, argv);
+    } catch (const std::exception& e) {
+      std::fprintf(stderr, "bench_token_loss tool: %s\n", e.what());
+      return 1;
+    }
+  }
   if (!agree()) {
     std::fprintf(stderr, "token loss: the naive and fused passes disagree\n");
     return 1;

@@ -64,7 +64,31 @@ def load(d, name, dtype, shape):
     return np.fromfile(os.path.join(d, name), dtype=dtype).reshape(shape)
 
 
+def torch_token_loss_worker(d, n, h, reps):
+    """TRL's GRPO token loss with autograd, n sequences of h tokens."""
+    import torch
+    torch.set_num_threads(os.cpu_count())
+    times = []
+    # the `hidden` slot carries T for this case
+    logp0 = torch.from_numpy(load(d, "logp.bin", np.float32, (n, h)))
+    old = torch.from_numpy(load(d, "old.bin", np.float32, (n, h)))
+    ref = torch.from_numpy(load(d, "ref.bin", np.float32, (n, h)))
+    mask = torch.from_numpy(load(d, "mask.bin", np.uint8, (n, h))).float()
+    adv = torch.from_numpy(load(d, "adv.bin", np.float32, (n,)))
+    for _ in range(reps):
+        lp = logp0.detach().requires_grad_(True)
+        t0 = time.perf_counter()
+        loss = trl_style_grpo_token_loss(lp, old, ref, adv, mask)
+        loss.backward()
+        times.append((time.perf_counter() - t0) * 1e3)
+    np.array([loss.item()], dtype=np.float64).tofile(os.path.join(d, "torch_loss.bin"))
+    lp.grad.numpy().tofile(os.path.join(d, "torch_dlogp.bin"))
+    print(json.dumps({"op": "token_loss_fwd_bwd", "median_ms": float(np.median(times)), "times_ms": times}))
+
+
 def torch_worker(case, d, n, v, h, reps, tau):
+    if case == "token_loss_fwd_bwd":
+        return torch_token_loss_worker(d, n, h, reps)
     import torch
     torch.set_num_threads(os.cpu_count())  # Debian's build otherwise may run one thread
     torch.manual_seed(0)
@@ -124,6 +148,15 @@ def run_child(cmd):
 
 
 def make_inputs(d, case, n, v, h, rng):
+    if case == "token_loss_fwd_bwd":  # n sequences of h tokens, ragged masks
+        logp = -np.abs(rng.standard_normal((n, h), dtype=np.float32)) - 0.05
+        logp.tofile(os.path.join(d, "logp.bin"))
+        (logp + 0.1 * rng.standard_normal((n, h), dtype=np.float32)).astype(np.float32).tofile(os.path.join(d, "old.bin"))
+        (logp + 0.1 * rng.standard_normal((n, h), dtype=np.float32)).astype(np.float32).tofile(os.path.join(d, "ref.bin"))
+        lengths = rng.integers(1, h + 1, size=n)
+        (np.arange(h)[None, :] < lengths[:, None]).astype(np.uint8).tofile(os.path.join(d, "mask.bin"))
+        rng.standard_normal(n, dtype=np.float32).tofile(os.path.join(d, "adv.bin"))
+        return
     y = rng.integers(0, v, size=n, dtype=np.int64)
     y.tofile(os.path.join(d, "targets.bin"))
     rng.standard_normal(n, dtype=np.float32).tofile(os.path.join(d, "dlogp.bin"))
@@ -140,6 +173,11 @@ def max_rel_err(a, b):
 
 
 def compare(d, case, n, v, h):
+    if case == "token_loss_fwd_bwd":
+        a, b = load(d, "ours_loss.bin", np.float64, (1,)), load(d, "torch_loss.bin", np.float64, (1,))
+        g_a, g_b = load(d, "ours_dlogp.bin", np.float32, (n, h)), load(d, "torch_dlogp.bin", np.float32, (n, h))
+        return {"loss": float(abs(a[0] - b[0]) / max(1e-30, abs(b[0]))),
+                "dlogp": float(np.abs(g_a - g_b).max()) / max(1e-30, float(np.abs(g_b).max()))}
     errs = {"logp": max_rel_err(load(d, "ours_logp.bin", np.float32, (n,)), load(d, "torch_logp.bin", np.float32, (n,)))}
     if case == "logsoftmax_fwd_bwd":
         k = min(n, 8)
@@ -160,14 +198,13 @@ CASES = [
     ("logsoftmax_fwd 4096x32768 fp32", "logsoftmax_fwd", 4096, 32768, 0, 5),
     ("logsoftmax_fwd_bwd 1024x151936 fp32", "logsoftmax_fwd_bwd", 1024, 151936, 0, 3),
     ("fused_linear_fwd_bwd N4096 H1024 V32768 fp32", "fused_linear_fwd_bwd", 4096, 32768, 1024, 3),
-    # ---- LEAD HOOK: token loss ---------------------------------------------------------------
-    # Add ("token_loss_fwd_bwd 524288", "token_loss_fwd_bwd", 4096, 0, 128, 20) here once our side
-    # has a tool op: teach bench_*'s --tool mode a `token_loss_fwd_bwd` that reads logp/old/ref/
-    # mask/advantages .bin files and writes ours_loss.bin + ours_dlogp.bin; add the matching
-    # branch in torch_worker() using trl_style_grpo_token_loss() and autograd, inputs in
-    # make_inputs(), and the output names in compare().
+    # TRL's GRPO token loss (loss_type "grpo": seq-mean-token-mean, k3 with beta = 0.04) at
+    # 524,288 tokens: N = 4096 sequences of T = 128 (T travels in the `hidden` slot). Our side is
+    # bench_token_loss --tool, with grpo::presets::trl::grpo().
+    ("token_loss_fwd_bwd 524288 tokens", "token_loss_fwd_bwd", 4096, 0, 128, 20),
 ]
-QUICK = {"logsoftmax_fwd": (256, 32768), "logsoftmax_fwd_bwd": (64, 32768), "fused_linear_fwd_bwd": (512, 8192)}
+QUICK = {"logsoftmax_fwd": (256, 32768), "logsoftmax_fwd_bwd": (64, 32768), "fused_linear_fwd_bwd": (512, 8192),
+         "token_loss_fwd_bwd": (256, 0)}
 
 
 def main():
@@ -211,7 +248,10 @@ def main():
         with tempfile.TemporaryDirectory(prefix="grpo_cmp_") as d:
             make_inputs(d, case, n, v, h, rng)
             common = [f"--dir={d}", f"--tokens={n}", f"--vocab={v}", f"--hidden={h}", f"--reps={reps}", f"--tau={args.tau}"]
-            ours_out, ours_mb = run_child([args.bin, f"--tool={case}"] + common)
+            binary = args.bin
+            if case == "token_loss_fwd_bwd":  # the token loss has its own benchmark program
+                binary = os.path.join(os.path.dirname(args.bin), "bench_token_loss")
+            ours_out, ours_mb = run_child([binary, f"--tool={case}"] + common)
             torch_out, torch_mb = run_child([sys.executable, os.path.abspath(__file__), f"--worker={case}"] + common)
             ours = json.loads(ours_out.strip().splitlines()[-1])
             theirs = json.loads(torch_out.strip().splitlines()[-1])
