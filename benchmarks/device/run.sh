@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# The prepared device check for issue 3 (H200, sm_90): builds the CUDA log-prob test program,
-# runs it (every kernel against the float64 CPU reference on fresh random inputs with poisoned
+# The prepared device check (H200, sm_90): builds the CUDA test programs (log-prob kernels, the
+# fused objective backends, the advantage group math),
+# runs them (every kernel against the float64 CPU reference on fresh random inputs with poisoned
 # outputs, then CUDA-event timings against the copy bandwidth and cuBLAS GEMM rate it measures
 # itself), then the eager PyTorch peers on the same shapes (and Liger-Kernel when importable).
 # Total well under 8 minutes. Run from the repository root on the device machine:
@@ -24,24 +25,37 @@ if [[ -d .whl ]] && ls .whl/*.whl >/dev/null 2>&1; then
 fi
 
 # 1) build: CMake when the host dependencies are there (Eigen, Catch2, Boost), else nvcc directly
-# (the CUDA headers need only the CUDA toolkit).
-built=""
+# (the CUDA headers need only the CUDA toolkit). Three programs: the log-prob kernels, the fused
+# objective (token loss) backends, and the advantage layer's group math.
+PROGRAMS=(logprob_cuda objective advantage)
+bins=()
 if timeout 120 cmake -S . -B "$B" -DCMAKE_BUILD_TYPE=Release -DCMAKE_CUDA_ARCHITECTURES=90 \
      -DGRPO_BUILD_EXAMPLES=OFF >"$LOGDIR/cmake.log" 2>&1 &&
-   timeout 240 cmake --build "$B" -j 16 --target cuda_logprob_cuda >>"$LOGDIR/cmake.log" 2>&1; then
-  built="$B/tests/cuda/cuda_logprob_cuda"
+   timeout 300 cmake --build "$B" -j 16 --target cuda_logprob_cuda cuda_objective cuda_advantage \
+     >>"$LOGDIR/cmake.log" 2>&1; then
+  for p in "${PROGRAMS[@]}"; do bins+=("$B/tests/cuda/cuda_$p"); done
 else
   echo "cmake build unavailable here (see cmake.log); compiling with nvcc directly"
   NVCC=$(command -v nvcc || echo /usr/local/cuda/bin/nvcc)
-  timeout 240 "$NVCC" -std=c++20 -O3 -arch=sm_90 --expt-relaxed-constexpr -Iinclude -Itests \
-    tests/cuda/logprob_cuda.cu -lcublas -o "$B/logprob_cuda"
-  built="$B/logprob_cuda"
+  EIGEN=$(ls -d /usr/include/eigen3 2>/dev/null || true)
+  for p in "${PROGRAMS[@]}"; do
+    timeout 240 "$NVCC" -std=c++20 -O3 -arch=sm_90 --expt-relaxed-constexpr -Iinclude -Itests \
+      ${EIGEN:+-isystem $EIGEN} -I/usr/local/cuda/include/cccl "tests/cuda/$p.cu" -lcublas -o "$B/$p" &
+  done
+  wait
+  for p in "${PROGRAMS[@]}"; do bins+=("$B/$p"); done
 fi
 
 # 2) checks + timings (ours)
 set +e
-timeout 240 "$built" 2>&1 | tee "$LOGDIR/ours.txt"
-ours_rc=${PIPESTATUS[0]}
+ours_rc=0
+for bin in "${bins[@]}"; do
+  echo "== $bin =="
+  timeout 240 "$bin" 2>&1 | tee -a "$LOGDIR/ours.txt"
+  rc=${PIPESTATUS[0]}
+  echo "exit code: $rc"
+  [[ $rc -ne 0 ]] && ours_rc=$rc
+done
 set -e
 echo "ours exit code: $ours_rc"
 
