@@ -148,3 +148,58 @@ TEST_CASE("trainer configuration errors are reported by name", "[train][config]"
   cfg.beta = 0;
   CHECK_NOTHROW((grpo::train::trainer(pi, env, grpo::group_normalized{}, no_kl{}, cfg)));
 }
+
+TEST_CASE("dynamic sampling trains only on groups whose rewards differ", "[train][dynamic]") {
+  auto env = make_bandit();
+  env.r[0] = {0.5, 0.5, 0.5, 0.5};  // state 0: every completion scores the same
+  grpo::model::tabular_policy<double> pi(env.num_states, env.num_actions, 1);
+  auto cfg = bandit_config();
+  cfg.dynamic_sampling = true;
+  cfg.max_resample_rounds = 20;
+  grpo::train::trainer tr(pi, env, grpo::group_normalized{}, grpo::presets::trl::grpo(), cfg);
+  grpo::train::metrics_record m;
+  grpo::train::step_report rep;
+  REQUIRE(tr.step(m, &rep).ok());
+  CHECK(rep.updated);
+  CHECK(rep.groups_kept == cfg.prompts_per_step);
+  CHECK(rep.sampling_rounds > 1);  // about half the prompts are state 0: refills were needed
+  CHECK(m.get("zero_std_fraction") > 0.2);
+  const auto& ro = tr.last_rollout();
+  REQUIRE(ro.num_prompts() == cfg.prompts_per_step);
+  for (grpo::index_t i = 0; i < ro.size(); ++i) CHECK(ro.batch.sequence(i)[0] == 1);  // state 1 only
+  // state 0's logits never receive a gradient
+  for (grpo::index_t a = 0; a < env.num_actions; ++a) CHECK(pi.logits(0, 0)[a] == 0.0);
+
+  // without it, the state-0 groups are kept (and get zero advantages)
+  grpo::model::tabular_policy<double> pi2(env.num_states, env.num_actions, 1);
+  cfg.dynamic_sampling = false;
+  grpo::train::trainer tr2(pi2, env, grpo::group_normalized{}, grpo::presets::trl::grpo(), cfg);
+  REQUIRE(tr2.step(m, &rep).ok());
+  CHECK(rep.sampling_rounds == 1);
+  bool has_state0 = false;
+  for (grpo::index_t i = 0; i < tr2.last_rollout().size(); ++i) has_state0 |= tr2.last_rollout().batch.sequence(i)[0] == 0;
+  CHECK(has_state0);
+}
+
+TEST_CASE("truncated completions are masked out of the loss", "[train][truncation]") {
+  auto env = make_bandit();
+  auto cfg = bandit_config();
+  cfg.sampling = {1.0, 0, 1.0, 2, -1};  // no stop token: every completion is truncated
+  for (bool mask : {true, false}) {
+    grpo::model::tabular_policy<double> pi(env.num_states, env.num_actions, 2);
+    cfg.mask_truncated = mask;
+    grpo::train::trainer tr(pi, env, grpo::group_normalized{}, grpo::presets::trl::grpo(), cfg);
+    grpo::train::metrics_record m;
+    REQUIRE(tr.step(m).ok());
+    CHECK(m.get("truncated_fraction") == 1.0);
+    double moved = 0;
+    for (double v : pi.parameters()) moved += std::abs(v);
+    if (mask) {
+      CHECK(m.get("grad_norm") == 0.0);
+      CHECK(moved == 0.0);
+    } else {
+      CHECK(m.get("grad_norm") > 0.0);
+      CHECK(moved > 0.0);
+    }
+  }
+}

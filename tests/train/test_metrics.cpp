@@ -32,15 +32,19 @@ std::vector<std::string> read_lines(const std::filesystem::path& p) {
   return lines;
 }
 
-std::vector<grpo::train::metrics_record> trainer_records(int steps) {
-  auto env = make_bandit();
-  grpo::model::tabular_policy<double> pi(2, 4, 3);
+grpo::train::trainer_config small_config() {
   grpo::train::trainer_config c;
   c.prompts_per_step = 4;
   c.group_size = 4;
   c.sampling = {1.0, 0, 1.0, 3, 0};
   c.threads = 1;
-  grpo::train::trainer tr(pi, env, grpo::group_normalized{}, grpo::presets::trl::grpo(), c);
+  return c;
+}
+
+std::vector<grpo::train::metrics_record> trainer_records(int steps) {
+  auto env = make_bandit();
+  grpo::model::tabular_policy<double> pi(2, 4, 3);
+  grpo::train::trainer tr(pi, env, grpo::group_normalized{}, grpo::presets::trl::grpo(), small_config());
   std::vector<grpo::train::metrics_record> rows;
   for (int s = 0; s < steps; ++s) {
     grpo::train::metrics_record m;
@@ -152,12 +156,7 @@ TEST_CASE("progress bar: ETA = mean time per unit times units left", "[train][pr
 TEST_CASE("run(): steps, metrics file, plot and per-step callback", "[train][run]") {
   auto env = make_bandit();
   grpo::model::tabular_policy<double> pi(2, 4, 3);
-  grpo::train::trainer_config c;
-  c.prompts_per_step = 4;
-  c.group_size = 4;
-  c.sampling = {1.0, 0, 1.0, 3, 0};
-  c.threads = 1;
-  grpo::train::trainer tr(pi, env, grpo::group_normalized{}, grpo::presets::trl::grpo(), c);
+  grpo::train::trainer tr(pi, env, grpo::group_normalized{}, grpo::presets::trl::grpo(), small_config());
   const auto dir = std::filesystem::temp_directory_path() / "grpo_test_run";
   std::filesystem::remove_all(dir);
   grpo::train::run_options o;
