@@ -305,6 +305,7 @@ class trainer {
     c.put_optimizer(opt_.state());
     c.put_rng("rng", rng_);
     c.put_i64("train.step", step_);
+    // the policy concept only requires a non-const parameters(); reading through it is safe
     c.put_parameters(std::span<const S>(const_cast<Policy&>(ref_.model()).parameters()), "ref.params");
     c.put_i64("ref.last_refresh", ref_.last_refresh());
     return c;
