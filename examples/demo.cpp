@@ -48,6 +48,7 @@ int main(int argc, char** argv) {
   std::printf("task: %s, %ld GRPO steps, %ld parameters, %.1f s (pre-train %.1f s, GRPO %.1f s, eval %.1f s)\n",
               s.task.c_str(), static_cast<long>(s.steps), static_cast<long>(s.params), s.seconds,
               s.pretrain_seconds, s.grpo_seconds, s.eval_seconds);
+  std::printf("outputs: %s/{summary.json, metrics.csv, curves.svg}\n", out.c_str());
   std::printf("%s\n", s.to_json().c_str());
   return 0;
 }

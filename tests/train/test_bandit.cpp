@@ -203,3 +203,21 @@ TEST_CASE("truncated completions are masked out of the loss", "[train][truncatio
     }
   }
 }
+
+TEST_CASE("a cosine schedule without a length is refused at the first step", "[train][config]") {
+  auto env = make_bandit();
+  grpo::model::tabular_policy<double> pi(env.num_states, env.num_actions, 1);
+  auto cfg = bandit_config();
+  cfg.decay = grpo::optim::decay_kind::cosine;
+  grpo::train::trainer tr(pi, env, grpo::group_normalized{}, grpo::presets::trl::grpo(), cfg);
+  grpo::train::metrics_record m;
+  const auto st = tr.step(m);
+  REQUIRE_FALSE(st.ok());
+  CHECK(st.message().find("total_steps") != std::string::npos);
+  CHECK(tr.step_count() == 0);
+  tr.set_run_length(10);
+  REQUIRE(tr.step(m).ok());
+  CHECK(m.get("lr") == Approx(cfg.adamw.lr));  // cosine starts at the peak (no warmup)
+  REQUIRE(tr.step(m).ok());
+  CHECK(m.get("lr") == Approx(cfg.adamw.lr * 0.5 * (1 + std::cos(3.141592653589793 / 10))));
+}

@@ -183,7 +183,8 @@ class trainer {
   [[nodiscard]] const model::rollout& last_rollout() const { return rollout_; }
   [[nodiscard]] const std::vector<float>& last_advantages() const { return adv_; }
 
-  /// The learning-rate schedule (cosine runs need `total_steps`; `run_steps` fills it in).
+  /// The learning-rate schedule. A cosine decay runs to `total_steps`, or when that is 0 to the
+  /// run length given by `set_run_length` (which `run()` calls).
   [[nodiscard]] optim::lr_schedule schedule(index_t run_length) const {
     optim::lr_schedule s;
     s.peak_lr = cfg_.adamw.lr;
@@ -198,6 +199,9 @@ class trainer {
   status step(metrics_record& m, step_report* report = nullptr) {
     const auto t0 = std::chrono::steady_clock::now();
     m = metrics_record{};
+    if (cfg_.decay == optim::decay_kind::cosine && cfg_.total_steps == 0 && run_length_ == 0)
+      return {errc::bad_config, "total_steps", -1,
+              "a cosine decay needs total_steps or set_run_length (run() sets it)"};
     step_report rep;
     rep.step = step_;
     const index_t P = cfg_.prompts_per_step, G = cfg_.group_size;
