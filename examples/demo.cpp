@@ -6,7 +6,8 @@
 // Prints progress, a table and a one-line JSON summary (also in build/demo/summary.json);
 // per-step metrics go to build/demo/metrics.csv and the curves to build/demo/curves.svg.
 //
-//   build/examples/demo [--quick] [--seed N] [--out DIR]     (GRPO_DEMO_QUICK=1 = --quick)
+//   build/examples/demo [--quick] [--seed N] [--digits 2|3] [--out DIR]
+//   (GRPO_DEMO_QUICK=1 = --quick; --digits 3: operands up to 999, ~2.5 min of CPU)
 #include <grpo/train/r1_zero_demo.hpp>
 
 #include <cstdio>
@@ -17,6 +18,7 @@
 int main(int argc, char** argv) {
   bool quick = false;
   std::uint64_t seed = 1;
+  int digits = 2;
   std::string out = "build/demo";
   if (const char* q = std::getenv("GRPO_DEMO_QUICK"); q && std::strcmp(q, "0") != 0 && *q) quick = true;
   for (int a = 1; a < argc; ++a) {
@@ -24,12 +26,17 @@ int main(int argc, char** argv) {
     if (arg == "--quick") quick = true;
     else if (arg == "--seed" && a + 1 < argc) seed = std::strtoull(argv[++a], nullptr, 10);
     else if (arg == "--out" && a + 1 < argc) out = argv[++a];
+    else if (arg == "--digits" && a + 1 < argc) digits = std::atoi(argv[++a]);
     else {
-      std::fprintf(stderr, "usage: %s [--quick] [--seed N] [--out DIR]\n", argv[0]);
+      std::fprintf(stderr, "usage: %s [--quick] [--seed N] [--digits 2|3] [--out DIR]\n", argv[0]);
       return 2;
     }
   }
-  auto cfg = grpo::train::make_demo_config(quick, seed);
+  if (digits < 1 || digits > 3) {
+    std::fprintf(stderr, "--digits must be 1, 2 or 3\n");
+    return 2;
+  }
+  auto cfg = grpo::train::make_demo_config(quick, seed, digits);
   cfg.out_dir = out;
   grpo::train::demo_summary s;
   const grpo::status st = grpo::train::run_demo(cfg, s);

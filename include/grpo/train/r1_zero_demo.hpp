@@ -8,7 +8,10 @@
 //        chat    "User: 47+85=?\nAssistant: 7+5=12, 4+8+1=13, 47+85=132\n132"
 //        tagged  "User: 47+85=?\nAssistant:<think>7+5=12, ...</think><answer>132</answer>"
 //      so the base model sometimes answers a chat prompt in the R1 format (and then can be
-//      rewarded) but mostly does not; pre-training is kept short so its sampling is noisy.
+//      rewarded) but mostly does not (10-28% of held-out samples at temperature 0.6). The
+//      pre-training is just long enough for the arithmetic itself to be mostly right: with a
+//      weaker base (400-550 steps) 80 GRPO steps did not teach the missing arithmetic
+//      (docs/trainer.md, "What did not work").
 //   2. GRPO with the R1-Zero template (compact variant, "User: {prompt}\nAssistant:") and the two
 //      rule-based rewards of R1-Zero, accuracy and format, with equal weight.
 //   3. held-out evaluation before and after: pass@1 over k samples at temperature 0.6 and top-p
@@ -71,9 +74,12 @@ struct demo_config {
 };
 
 /// The full demo (5 minutes on a 2-core CPU) or the quick one (under a minute, for CI).
-inline demo_config make_demo_config(bool quick, std::uint64_t seed = 1) {
+/// `max_digits` = 3 (operands up to 999) needs a longer context, longer completions and 1500
+/// pre-training steps: ~2.5 minutes of CPU instead of ~1.5 (docs/trainer.md).
+inline demo_config make_demo_config(bool quick, std::uint64_t seed = 1, int max_digits = 2) {
   demo_config c;
   c.seed = seed;
+  c.max_digits = max_digits;
   trainer_config& g = c.grpo;
   g.prompts_per_step = 16;
   g.group_size = 8;
@@ -83,6 +89,11 @@ inline demo_config make_demo_config(bool quick, std::uint64_t seed = 1) {
   g.ref_refresh_every = 400;
   g.max_grad_norm = 1.0;
   g.seed = seed * 7919 + 1;
+  if (max_digits >= 3) {
+    c.context = 32 + 16 * max_digits;  // prompt ~26 + completion ~45 tokens for 3 digits
+    g.sampling.max_new_tokens = 8 + 16 * max_digits;
+    c.pretrain_steps = 1500;
+  }
   if (quick) {
     c.pretrain_steps = 300;
     c.grpo_steps = 15;
