@@ -75,7 +75,7 @@ struct demo_config {
 
 /// The full demo (5 minutes on a 2-core CPU) or the quick one (under a minute, for CI).
 /// `max_digits` = 3 (operands up to 999) needs a longer context, longer completions and 1500
-/// pre-training steps: ~2.5 minutes of CPU instead of ~1.5 (docs/trainer.md).
+/// pre-training steps: ~2.7 minutes of CPU instead of ~1.6 (docs/trainer.md).
 inline demo_config make_demo_config(bool quick, std::uint64_t seed = 1, int max_digits = 2) {
   demo_config c;
   c.seed = seed;
