@@ -32,7 +32,7 @@ template <class F>
 void for_each_sequence(exec::parallel p, index_t n, F&& f) {
 #if defined(_OPENMP)
   const int threads = p.num_threads > 0 ? p.num_threads : omp_get_max_threads();
-#pragma omp parallel for schedule(dynamic, 4) num_threads(threads)
+#pragma omp parallel for schedule(dynamic, 16) num_threads(threads)
   for (index_t i = 0; i < n; ++i) f(i);
 #else
   (void)p;

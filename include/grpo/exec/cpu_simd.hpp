@@ -13,6 +13,7 @@
 #include <grpo/core/vexp.hpp>
 #include <grpo/objective/fused.hpp>
 
+#include <cstdint>
 #include <type_traits>
 
 namespace grpo::detail {
@@ -63,6 +64,14 @@ GRPO_TARGET_AVX2 inline double sum_lanes(__m256 v) {
   _mm256_store_ps(a, v);
   return ((double(a[0]) + double(a[4])) + (double(a[1]) + double(a[5]))) +
          ((double(a[2]) + double(a[6])) + (double(a[3]) + double(a[7])));
+}
+
+GRPO_TARGET_AVX2 inline std::int64_t sum_lanes_i(__m256i v) {
+  alignas(32) std::int32_t a[8];
+  _mm256_store_si256(reinterpret_cast<__m256i*>(a), v);
+  std::int64_t s = 0;
+  for (int j = 0; j < 8; ++j) s += a[j];
+  return s;
 }
 
 GRPO_TARGET_AVX2 inline float hmin(__m256 v) {
@@ -130,15 +139,15 @@ GRPO_TARGET_AVX2 void sequence_step_avx2(const O& obj, const token_batch<float>&
   const __m256 lo = _mm256_set1_ps(float(1 - obj.surrogate.eps_low));
   const __m256 hi = _mm256_set1_ps(float(1 + obj.surrogate.eps_high));
   const __m256 cap = _mm256_set1_ps(float(obj.surrogate.delta));
-  const __m256 f = _mm256_set1_ps(float(s.factor));
   const __m256 w = _mm256_set1_ps(float(w_i));
   const bool kl_on = O::has_kl && obj.beta != 0;
   const __m256 beta = _mm256_set1_ps(float(obj.beta));
-  const __m256 A_neg = _mm256_cmp_ps(vA, zero, _CMP_LT_OQ), A_pos = _mm256_cmp_ps(vA, zero, _CMP_GT_OQ);
+  const __m256 neg_L = _mm256_sub_ps(zero, L);
 
   // Row sums per lane in float (at most T/8 terms each), then in double across lanes and rows.
+  // Counts per lane in int32: a true compare lane is −1, so subtracting the mask counts it.
   __m256 loss = zero, kl_sum = zero, ratio_sum = zero, ent_sum = zero;
-  __m256 n_in = zero, n_low = zero, n_high = zero;
+  __m256i n_in = _mm256_setzero_si256(), n_below = n_in, n_above = n_in;
   const float inf = __builtin_inff();
   __m256 kl_max = _mm256_set1_ps(-inf), r_min = _mm256_set1_ps(inf), r_max = _mm256_set1_ps(-inf);
   const __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
@@ -158,7 +167,7 @@ GRPO_TARGET_AVX2 void sequence_step_avx2(const O& obj, const token_batch<float>&
     const __m256 lp = _mm256_loadu_ps(b.logp + k);
     const __m256 old = b.old != nullptr ? _mm256_loadu_ps(b.old + k) : lp;
     __m256 dlr;
-    const __m256 lr = clamp_d(_mm256_sub_ps(lp, old), _mm256_sub_ps(zero, L), L, dlr);
+    const __m256 lr = clamp_d(_mm256_sub_ps(lp, old), neg_L, L, dlr);
     const __m256 rho = simd::exp_avx2(lr);
 
     // PPO-clip, as grpo::surrogate::ppo_clip
@@ -171,8 +180,9 @@ GRPO_TARGET_AVX2 void sequence_step_avx2(const O& obj, const token_batch<float>&
     const __m256 neg_rho_A = _mm256_sub_ps(zero, _mm256_mul_ps(rho, vA));
     const __m256 d_surr = _mm256_blendv_ps(_mm256_blendv_ps(neg_rho_A, zero, clipped),
                                            _mm256_blendv_ps(neg_rho_A, zero, capped), take_u);
-    __m256 value = _mm256_mul_ps(f, _mm256_sub_ps(zero, _mm256_blendv_ps(c, u, take_u)));
-    __m256 grad = _mm256_mul_ps(f, _mm256_mul_ps(d_surr, dlr));
+    // (no sequence factor: without corrections it is 1)
+    __m256 value = _mm256_sub_ps(zero, _mm256_blendv_ps(c, u, take_u));
+    __m256 grad = _mm256_mul_ps(d_surr, dlr);
 
     if (kl_on) {
       __m256 dk;
@@ -189,10 +199,9 @@ GRPO_TARGET_AVX2 void sequence_step_avx2(const O& obj, const token_batch<float>&
     add_where(loss, value, in);
     add_where(ratio_sum, rho, in);
     if (b.entropy != nullptr) add_where(ent_sum, _mm256_loadu_ps(b.entropy + k), in);
-    const __m256 one = _mm256_set1_ps(1.0f);
-    n_in = _mm256_add_ps(n_in, _mm256_and_ps(in, one));
-    n_low = _mm256_add_ps(n_low, _mm256_and_ps(_mm256_and_ps(in, _mm256_and_ps(below, A_neg)), one));
-    n_high = _mm256_add_ps(n_high, _mm256_and_ps(_mm256_and_ps(in, _mm256_and_ps(above, A_pos)), one));
+    n_in = _mm256_sub_epi32(n_in, _mm256_castps_si256(in));
+    n_below = _mm256_sub_epi32(n_below, _mm256_castps_si256(_mm256_and_ps(in, below)));
+    n_above = _mm256_sub_epi32(n_above, _mm256_castps_si256(_mm256_and_ps(in, above)));
     r_min = _mm256_blendv_ps(r_min, _mm256_min_ps(r_min, rho), in);
     r_max = _mm256_blendv_ps(r_max, _mm256_max_ps(r_max, rho), in);
   }
@@ -200,9 +209,10 @@ GRPO_TARGET_AVX2 void sequence_step_avx2(const O& obj, const token_batch<float>&
   // The weight w_i multiplies the loss once per row (the scalar body multiplies per token:
   // equal to rounding).
   acc.loss += w_i * sum_lanes(loss);
-  acc.tokens += sum_lanes(n_in);
-  acc.clipped_low += sum_lanes(n_low);
-  acc.clipped_high += sum_lanes(n_high);
+  // clipped low counts ρ < 1−ε_low where A < 0, clipped high ρ > 1+ε_high where A > 0
+  acc.tokens += double(sum_lanes_i(n_in));
+  if (A < 0) acc.clipped_low += double(sum_lanes_i(n_below));
+  if (A > 0) acc.clipped_high += double(sum_lanes_i(n_above));
   acc.ratio_sum += sum_lanes(ratio_sum);
   acc.entropy_sum += sum_lanes(ent_sum);
   const double rmin = hmin(r_min), rmax = hmax(r_max);
