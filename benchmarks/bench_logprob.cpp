@@ -16,6 +16,8 @@
 
 #include <benchmark/benchmark.h>
 
+#include "tool_io.hpp"
+
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -218,38 +220,10 @@ BENCHMARK(BM_fused_linear_loss)->Apply(linear_sizes);
 
 // ---- tool mode -----------------------------------------------------------------------------
 
-std::string arg(int argc, char** argv, const std::string& key, const std::string& dflt) {
-  const std::string k = "--" + key + "=";
-  for (int i = 1; i < argc; ++i)
-    if (std::strncmp(argv[i], k.c_str(), k.size()) == 0) return argv[i] + k.size();
-  return dflt;
-}
-
-template <class T>
-std::vector<T> read_bin(const std::string& path, std::size_t count) {
-  std::vector<T> v(count);
-  std::ifstream f(path, std::ios::binary);
-  if (!f.read(reinterpret_cast<char*>(v.data()), static_cast<std::streamsize>(count * sizeof(T))))
-    throw std::runtime_error("cannot read " + std::to_string(count) + " elements from " + path);
-  return v;
-}
-
-template <class T>
-void write_bin(const std::string& path, const T* p, std::size_t count) {
-  std::ofstream f(path, std::ios::binary);
-  f.write(reinterpret_cast<const char*>(p), static_cast<std::streamsize>(count * sizeof(T)));
-}
-
-template <class F>
-std::vector<double> time_reps(int reps, F&& f) {
-  std::vector<double> ms;
-  for (int r = 0; r < reps; ++r) {
-    const auto t0 = std::chrono::steady_clock::now();
-    f();
-    ms.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
-  }
-  return ms;
-}
+using grpo_bench::arg;
+using grpo_bench::read_bin;
+using grpo_bench::time_reps;
+using grpo_bench::write_bin;
 
 int run_tool(int argc, char** argv) {
   const std::string op = arg(argc, argv, "tool", ""), dir = arg(argc, argv, "dir", ".");

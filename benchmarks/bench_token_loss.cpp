@@ -19,6 +19,8 @@
 
 #include <benchmark/benchmark.h>
 
+#include "tool_io.hpp"
+
 #include <stdexcept>
 
 #include <algorithm>
@@ -187,27 +189,10 @@ BENCHMARK(BM_token_loss_fused_serial)->Unit(benchmark::kMillisecond)->UseRealTim
 BENCHMARK(BM_token_loss_scalar_serial)->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(BM_token_loss_naive)->Unit(benchmark::kMillisecond)->UseRealTime();
 
-std::string arg(int argc, char** argv, const char* name, const char* fallback) {
-  const std::string key = std::string("--") + name + "=";
-  for (int i = 1; i < argc; ++i)
-    if (std::strncmp(argv[i], key.c_str(), key.size()) == 0) return argv[i] + key.size();
-  return fallback;
-}
-
-template <class T>
-std::vector<T> read_bin(const std::string& path, std::size_t count) {
-  std::vector<T> v(count);
-  std::ifstream f(path, std::ios::binary);
-  if (!f.read(reinterpret_cast<char*>(v.data()), std::streamsize(count * sizeof(T))))
-    throw std::runtime_error("cannot read " + std::to_string(count) + " values from " + path);
-  return v;
-}
-
-template <class T>
-void write_bin(const std::string& path, const T* data, std::size_t count) {
-  std::ofstream f(path, std::ios::binary);
-  f.write(reinterpret_cast<const char*>(data), std::streamsize(count * sizeof(T)));
-}
+using grpo_bench::arg;
+using grpo_bench::read_bin;
+using grpo_bench::time_reps;
+using grpo_bench::write_bin;
 
 /// The worker of compare_torch.py (see the top of this file).
 int run_tool(int argc, char** argv) {
@@ -229,14 +214,11 @@ int run_tool(int argc, char** argv) {
   // validated once; the timed calls skip validation, as PyTorch's side has none
   const auto checked = grpo::evaluate(obj, b, grpo::gradient_out<float>{dlogp.data()}, r);
   if (!checked.ok()) throw std::runtime_error(checked.message());
-  std::vector<double> ms;
-  for (int rep = 0; rep < reps; ++rep) {
-    const auto t0 = std::chrono::steady_clock::now();
+  std::vector<double> ms = time_reps(reps, [&] {
     const auto s = grpo::evaluate(grpo::unchecked, obj, b, grpo::gradient_out<float>{dlogp.data()}, r,
                                   grpo::exec::parallel{}, grpo::local_reduction{}, {ws.data(), ws.size()});
-    ms.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
     if (!s.ok()) throw std::runtime_error(s.message());
-  }
+  });
   std::sort(ms.begin(), ms.end());
   write_bin(dir + "/ours_loss.bin", &r.loss, 1);
   write_bin(dir + "/ours_dlogp.bin", dlogp.data(), size);
