@@ -2,6 +2,7 @@
 // kernel, one thread per group, against the host entry point grpo::compute_advantages on the
 // same rewards: group-normalised (both std conventions), mean-only and RLOO, ragged groups with
 // NaN rewards and all-equal groups. Outputs poisoned with NaN first. Without a GPU: exit 77.
+#include "cuda/support.cuh"
 #include <grpo/advantage/compute.hpp>
 
 #include <cuda_runtime.h>
@@ -13,14 +14,6 @@
 
 namespace {
 
-#define CUDA_OK(x)                                                                  \
-  do {                                                                              \
-    cudaError_t e_ = (x);                                                           \
-    if (e_ != cudaSuccess) {                                                        \
-      std::printf("CUDA error %s at %s:%d\n", cudaGetErrorString(e_), __FILE__, __LINE__); \
-      return 1;                                                                     \
-    }                                                                               \
-  } while (0)
 
 enum class kind { normalized_bessel, normalized_population, mean_only, rloo };
 

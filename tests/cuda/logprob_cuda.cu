@@ -5,6 +5,7 @@
 // Exit 77 when no GPU is present (CTest: skipped). `logprob_cuda --no-timing` runs the checks only.
 #include "logprob/reference.hpp"
 
+#include "cuda/support.cuh"
 #include <grpo/logprob/fused_linear.cuh>
 #include <grpo/logprob/selective_log_softmax.cuh>
 
@@ -31,14 +32,6 @@ void expect(bool ok, const std::string& what) {
   }
 }
 
-#define CUDA_OK(x)                                                                         \
-  do {                                                                                     \
-    cudaError_t e_ = (x);                                                                  \
-    if (e_ != cudaSuccess) {                                                               \
-      std::printf("CUDA error %s at %s:%d\n", cudaGetErrorString(e_), __FILE__, __LINE__); \
-      std::exit(1);                                                                        \
-    }                                                                                      \
-  } while (0)
 
 void require(const grpo::status& s, const char* what) {
   if (!s.ok()) {
@@ -334,27 +327,6 @@ __global__ void fill_random(bf16* p, index_t n, unsigned seed, float scale) {
   }
 }
 
-template <class F>
-float median_ms(int reps, F&& f) {
-  cudaEvent_t a, b;
-  CUDA_OK(cudaEventCreate(&a));
-  CUDA_OK(cudaEventCreate(&b));
-  f();  // warm-up
-  std::vector<float> ms;
-  for (int r = 0; r < reps; ++r) {
-    CUDA_OK(cudaEventRecord(a));
-    f();
-    CUDA_OK(cudaEventRecord(b));
-    CUDA_OK(cudaEventSynchronize(b));
-    float t = 0;
-    CUDA_OK(cudaEventElapsedTime(&t, a, b));
-    ms.push_back(t);
-  }
-  CUDA_OK(cudaEventDestroy(a));
-  CUDA_OK(cudaEventDestroy(b));
-  std::sort(ms.begin(), ms.end());
-  return ms[ms.size() / 2];
-}
 
 void timings(cublasHandle_t handle) {
   cudaDeviceProp prop{};

@@ -3,6 +3,7 @@
 // objectives; fresh random inputs; gradients poisoned with NaN before the call, so a position
 // the kernel forgets shows up. Then the token-loss timing at 4M+ tokens against a
 // device-to-device copy measured in the same run. Without a GPU: exit 77 (skipped).
+#include "cuda/support.cuh"
 #include <grpo/exec/cpu.hpp>
 #include <grpo/exec/cuda.cuh>
 #include <grpo/exec/thrust.hpp>
@@ -24,14 +25,6 @@ namespace {
 int failures = 0;
 int checks = 0;
 
-#define CUDA_OK(x)                                                                  \
-  do {                                                                              \
-    cudaError_t e_ = (x);                                                           \
-    if (e_ != cudaSuccess) {                                                        \
-      std::printf("CUDA error %s at %s:%d\n", cudaGetErrorString(e_), __FILE__, __LINE__); \
-      std::exit(1);                                                                 \
-    }                                                                               \
-  } while (0)
 
 template <class T>
 T* to_device(const std::vector<T>& h) {
@@ -195,26 +188,6 @@ void check_validation() {
   failures += ok ? 0 : 1;
 }
 
-/// Median time of `f` over `reps` runs, in ms, with CUDA events.
-template <class F>
-float median_ms(F&& f, int reps = 50) {
-  cudaEvent_t a, b;
-  CUDA_OK(cudaEventCreate(&a));
-  CUDA_OK(cudaEventCreate(&b));
-  for (int w = 0; w < 5; ++w) f();
-  std::vector<float> ms;
-  for (int r = 0; r < reps; ++r) {
-    CUDA_OK(cudaEventRecord(a));
-    f();
-    CUDA_OK(cudaEventRecord(b));
-    CUDA_OK(cudaEventSynchronize(b));
-    float t = 0;
-    CUDA_OK(cudaEventElapsedTime(&t, a, b));
-    ms.push_back(t);
-  }
-  std::sort(ms.begin(), ms.end());
-  return ms[ms.size() / 2];
-}
 
 void time_token_loss(grpo::index_t N, grpo::index_t T) {
   const std::size_t n = std::size_t(N * T);
@@ -237,7 +210,7 @@ void time_token_loss(grpo::index_t N, grpo::index_t T) {
   CUDA_OK(cudaMalloc(&ws, bytes));
   grpo::objective_result r;
   const grpo::exec::cuda ex{nullptr, {ws, bytes}};
-  const float loss_ms = median_ms([&] {
+  const float loss_ms = median_ms(50, [&] {
     (void)grpo::evaluate(grpo::unchecked, obj, d, grpo::gradient_out<float>{grad}, r, ex);
   });
   // the floor: reading logp, old, ref (12 B), the mask (1 B) and writing dL/dlogp (4 B)
@@ -247,7 +220,7 @@ void time_token_loss(grpo::index_t N, grpo::index_t T) {
   CUDA_OK(cudaMalloc(&a, 4 * n * sizeof(float)));
   CUDA_OK(cudaMalloc(&b, 4 * n * sizeof(float)));
   const float copy_ms = median_ms(
-      [&] { CUDA_OK(cudaMemcpyAsync(b, a, 4 * n * sizeof(float), cudaMemcpyDeviceToDevice)); });
+      50, [&] { CUDA_OK(cudaMemcpyAsync(b, a, 4 * n * sizeof(float), cudaMemcpyDeviceToDevice)); });
   const double copy_bw = 2.0 * 4.0 * double(n) * 4.0 / (copy_ms * 1e-3);
   const double loss_bw = bytes_moved / (loss_ms * 1e-3);
   std::printf("token loss fwd+bwd (dapo + k3), %lld tokens: %.3f ms, %.2f TB/s = %.0f%% of the "
