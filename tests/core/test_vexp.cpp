@@ -152,3 +152,35 @@ TEST_CASE("exp2_flush: 2^t for t <= 0 within 4 ulp, flushed below 2^-125, AVX2 =
   }
 #endif
 }
+
+TEST_CASE("exp_avx2_bounded == exp_avx2 bit for bit on [-86, 86], NaN stays NaN", "[vexp]") {
+#if GRPO_HAVE_X86_SIMD
+  if (!grpo::simd::has_avx2()) {
+    WARN("no AVX2 on this CPU: nothing to compare");
+    return;
+  }
+  // every 7th float bit pattern over both signs of the bounded range (~3.1M points per sign)
+  const float limit = float(grpo::simd::exp_bounded_limit);
+  std::vector<float> xs{limit, -limit, 0.0f, -0.0f, std::nanf(""), -std::nanf("")};
+  for (std::uint32_t b = 0; b <= std::bit_cast<std::uint32_t>(limit); b += 7) {
+    xs.push_back(std::bit_cast<float>(b));
+    xs.push_back(-std::bit_cast<float>(b));
+  }
+  while (xs.size() % 8 != 0) xs.push_back(1.0f);
+  std::size_t mismatches = 0, nan_lost = 0;
+  for (std::size_t i = 0; i < xs.size(); i += 8) {
+    alignas(32) float fast[8], general[8];
+    grpo::simd::exp_avx2_bounded_store(xs.data() + i, fast);
+    grpo::simd::exp_avx2_store(xs.data() + i, general);
+    for (int k = 0; k < 8; ++k) {
+      if (std::isnan(xs[i + k])) nan_lost += std::isnan(fast[k]) ? 0 : 1;
+      else mismatches += std::bit_cast<std::uint32_t>(fast[k]) == std::bit_cast<std::uint32_t>(general[k]) ? 0 : 1;
+    }
+  }
+  INFO(xs.size() << " points");
+  CHECK(mismatches == 0);
+  CHECK(nan_lost == 0);
+#else
+  WARN("not an x86-64 build: nothing to compare");
+#endif
+}

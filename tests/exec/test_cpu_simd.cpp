@@ -6,6 +6,7 @@
 #include <grpo/objective/presets.hpp>
 
 #include <cmath>
+#include <initializer_list>
 #include <limits>
 #include <random>
 #include <vector>
@@ -69,11 +70,12 @@ bool close(double a, double b, double rel, double abs) {
   return std::abs(a - b) <= abs + rel * std::max(std::abs(a), std::abs(b));
 }
 
+// spreads: 30 puts log-ratios beyond the ±20 clamp; without a clamp keep them finite (0.6)
 template <class O>
-void check_parity(const O& obj) {
+void check_parity(const O& obj, std::initializer_list<float> spreads = {0.05f, 0.6f, 30.f}) {
   for (auto [N, T] : {std::pair<grpo::index_t, grpo::index_t>{3, 1}, {5, 7}, {8, 8}, {13, 9},
                       {17, 33}, {64, 130}}) {
-    for (float spread : {0.05f, 0.6f, 30.f}) {  // 30: log-ratios beyond the ±20 clamp
+    for (float spread : spreads) {
       for (bool with_lengths : {false, true}) {
         const batch_data d = make(N, T, unsigned(N * 1000 + T + int(spread * 10)), spread);
         const auto f32 = d.as<float>();
@@ -138,6 +140,32 @@ TEST_CASE("AVX2 row kernel == scalar body: verl and OpenRLHF presets", "[exec][s
   check_parity(grpo::presets::openrlhf::group_norm<grpo::kl::k1>(0.01));
   check_parity(grpo::presets::openrlhf::rloo<grpo::kl::k2>(0.01));
   check_parity(grpo::presets::openrlhf::reinforce_baseline<grpo::kl::k3>(0.01));
+}
+
+TEST_CASE("AVX2 row kernel == scalar body: clamps off or wide (the general exp)", "[exec][simd]") {
+  // a clamp wider than simd::exp_bounded_limit (or none, TRL's own setting) takes the general
+  // exp in the row kernel, for the ratio and for k3
+  const double inf = std::numeric_limits<double>::infinity();
+  auto no_clamp = grpo::presets::trl::grpo();
+  no_clamp.beta = 0.04;
+  no_clamp.ratio.log_clamp = inf;
+  no_clamp.kl.d_clamp = inf;
+  check_parity(no_clamp, {0.05f, 0.6f, 8.f});
+  auto wide = grpo::presets::trl::dapo();
+  wide.beta = 0.04;
+  wide.ratio.log_clamp = 87.0;  // just past the bounded exp's range
+  check_parity(wide, {0.05f, 0.6f, 8.f});
+  auto narrow_ratio_wide_kl = wide;
+  narrow_ratio_wide_kl.ratio.log_clamp = 20.0;
+  narrow_ratio_wide_kl.kl.d_clamp = 100.0;
+  check_parity(narrow_ratio_wide_kl, {0.05f, 0.6f, 15.f});
+#if GRPO_HAVE_X86_SIMD
+  CHECK_FALSE(grpo::detail::simd_row::exp_bounded(no_clamp));
+  CHECK_FALSE(grpo::detail::simd_row::exp_bounded(wide));
+  CHECK_FALSE(grpo::detail::simd_row::exp_bounded(narrow_ratio_wide_kl));
+  auto trl = grpo::presets::trl::grpo();
+  CHECK(grpo::detail::simd_row::exp_bounded(trl));  // the ±20 defaults: the bounded exp
+#endif  // 15: ratios clamped, k3 exps up to ~e^60
 }
 
 TEST_CASE("AVX2 row kernel: accumulate mode adds and leaves masked-out positions alone",

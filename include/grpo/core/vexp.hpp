@@ -15,7 +15,8 @@
 // Two implementations of the same arithmetic: `exp_scalar` (any machine) and, on x86-64 with
 // GCC/Clang, `exp_avx2` on 8 floats, compiled for AVX2+FMA by a function attribute and chosen at
 // run time (`has_avx2()`), so a library built without -mavx2 still uses it and an older CPU still
-// runs correctly.
+// runs correctly. `exp_avx2_bounded` is the same arithmetic for arguments behind a clamp of
+// |x| <= 86 (bit for bit equal there, without the range handling), used by the token-loss kernel.
 #include <grpo/core/macros.hpp>
 
 #include <bit>
@@ -108,13 +109,11 @@ inline bool has_avx2() noexcept {
   return yes;
 }
 
-/// exp of 8 floats. The clamps keep a NaN (min/max return their second operand on NaN).
-GRPO_TARGET_AVX2 inline __m256 exp_avx2(__m256 x) noexcept {
+/// The shared core of both vector exps: n = round(x·log2 e) and y = exp(r) ≈ 1 + r + r²·P(r) for
+/// r = x − n·ln2, so that exp(x) = y·2ⁿ.
+GRPO_TARGET_AVX2 inline __m256 exp_reduced_avx2(__m256 x, __m256& n) noexcept {
   using namespace exp_detail;
-  x = _mm256_min_ps(_mm256_set1_ps(x_max), x);
-  x = _mm256_max_ps(_mm256_set1_ps(x_min), x);
-  const __m256 n = _mm256_round_ps(_mm256_mul_ps(x, _mm256_set1_ps(log2e)),
-                                   _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+  n = _mm256_round_ps(_mm256_mul_ps(x, _mm256_set1_ps(log2e)), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
   __m256 r = _mm256_fnmadd_ps(n, _mm256_set1_ps(ln2_hi), x);
   r = _mm256_fnmadd_ps(n, _mm256_set1_ps(ln2_lo), r);
   __m256 p = _mm256_fmadd_ps(_mm256_set1_ps(p0), r, _mm256_set1_ps(p1));
@@ -122,7 +121,16 @@ GRPO_TARGET_AVX2 inline __m256 exp_avx2(__m256 x) noexcept {
   p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(p3));
   p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(p4));
   p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(p5));
-  const __m256 y = _mm256_fmadd_ps(p, _mm256_mul_ps(r, r), _mm256_add_ps(r, _mm256_set1_ps(1.0f)));
+  return _mm256_fmadd_ps(p, _mm256_mul_ps(r, r), _mm256_add_ps(r, _mm256_set1_ps(1.0f)));
+}
+
+/// exp of 8 floats. The clamps keep a NaN (min/max return their second operand on NaN).
+GRPO_TARGET_AVX2 inline __m256 exp_avx2(__m256 x) noexcept {
+  using namespace exp_detail;
+  x = _mm256_min_ps(_mm256_set1_ps(x_max), x);
+  x = _mm256_max_ps(_mm256_set1_ps(x_min), x);
+  __m256 n;
+  const __m256 y = exp_reduced_avx2(x, n);
   const __m256i ni = _mm256_cvtps_epi32(n);
   const __m256i n1 = _mm256_srai_epi32(ni, 1);
   const __m256i n2 = _mm256_sub_epi32(ni, n1);
@@ -130,6 +138,32 @@ GRPO_TARGET_AVX2 inline __m256 exp_avx2(__m256 x) noexcept {
   const __m256 s1 = _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_add_epi32(n1, bias), 23));
   const __m256 s2 = _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_add_epi32(n2, bias), 23));
   return _mm256_mul_ps(_mm256_mul_ps(y, s1), s2);
+}
+
+/// The argument bound of exp_avx2_bounded: with |x| <= 86, n = round(x·log2 e) lies in
+/// [−125, 125] and exp(r)·2ⁿ is a normal float.
+inline constexpr double exp_bounded_limit = 86.0;
+
+/// exp of 8 floats known to lie in [−exp_bounded_limit, exp_bounded_limit] (a finite clamp ahead
+/// of it, such as the log-ratio's ±20): exp_avx2's arithmetic without the range clamps, with 2ⁿ
+/// added straight into the exponent bits. On that range the result is bit for bit exp_avx2's
+/// (both scalings are exact for a normal result); a NaN stays NaN. Outside it the result is
+/// meaningless.
+GRPO_TARGET_AVX2 inline __m256 exp_avx2_bounded(__m256 x) noexcept {
+  __m256 n;
+  const __m256 y = exp_reduced_avx2(x, n);
+  // NaN: n converts to INT_MIN, whose shift is 0, so y's NaN comes through unchanged
+  return _mm256_castsi256_ps(
+      _mm256_add_epi32(_mm256_castps_si256(y), _mm256_slli_epi32(_mm256_cvtps_epi32(n), 23)));
+}
+
+/// y[0..8) = exp_avx2_bounded(x[0..8)) (for callers not compiled for AVX2, such as tests).
+GRPO_TARGET_AVX2 inline void exp_avx2_bounded_store(const float* x, float* y) noexcept {
+  _mm256_storeu_ps(y, exp_avx2_bounded(_mm256_loadu_ps(x)));
+}
+/// y[0..8) = exp_avx2(x[0..8)).
+GRPO_TARGET_AVX2 inline void exp_avx2_store(const float* x, float* y) noexcept {
+  _mm256_storeu_ps(y, exp_avx2(_mm256_loadu_ps(x)));
 }
 
 /// 8 lanes of exp2_flush_scalar, bit for bit.

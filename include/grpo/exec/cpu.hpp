@@ -13,6 +13,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <exception>
 #include <vector>
 
 #if defined(_OPENMP)
@@ -23,20 +24,43 @@ namespace grpo {
 
 namespace detail {
 
-template <class F>
-void for_each_sequence(exec::serial, index_t n, F&& f) {
-  for (index_t i = 0; i < n; ++i) f(i);
+/// The two passes of the CPU backends over the N sequences with one serial step between them:
+/// pre(i) for every i, then between() once, then body(i) for every i. On exec::parallel all
+/// three run in one OpenMP region (one fork and join per call, not two), the step on one
+/// thread between two barriers; an exception it throws is rethrown after the region.
+template <class Pre, class Between, class Body>
+void two_passes(exec::serial, index_t n, Pre&& pre, Between&& between, Body&& body) {
+  for (index_t i = 0; i < n; ++i) pre(i);
+  between();
+  for (index_t i = 0; i < n; ++i) body(i);
 }
 
-template <class F>
-void for_each_sequence(exec::parallel p, index_t n, F&& f) {
+template <class Pre, class Between, class Body>
+void two_passes(exec::parallel p, index_t n, Pre&& pre, Between&& between, Body&& body) {
 #if defined(_OPENMP)
   const int threads = p.num_threads > 0 ? p.num_threads : omp_get_max_threads();
-#pragma omp parallel for schedule(dynamic, 16) num_threads(threads)
-  for (index_t i = 0; i < n; ++i) f(i);
+  std::exception_ptr failure;
+#pragma omp parallel num_threads(threads)
+  {
+#pragma omp for schedule(dynamic, 32)
+    for (index_t i = 0; i < n; ++i) pre(i);
+#pragma omp single
+    {
+      try {
+        between();
+      } catch (...) {
+        failure = std::current_exception();
+      }
+    }
+    if (failure == nullptr) {
+#pragma omp for schedule(dynamic, 32)
+      for (index_t i = 0; i < n; ++i) body(i);
+    }
+  }
+  if (failure != nullptr) std::rethrow_exception(failure);
 #else
+  two_passes(exec::serial{}, n, pre, between, body);
   (void)p;
-  for (index_t i = 0; i < n; ++i) f(i);
 #endif
 }
 
@@ -91,23 +115,25 @@ status evaluate(unchecked_t, const O& objective_in, const token_batch<Real>& b,
   auto* summaries = static_cast<sequence_summary*>(mem);
   auto* partials = reinterpret_cast<pass_partial*>(summaries + N);
 
-  // (a) prepass
+  // (a) prepass, (b) totals in sequence order and the reduction hook, (c) the token body (eight
+  // tokens at a time where grpo/exec/cpu_simd.hpp applies)
   const bool use_simd = exec.vectorize && detail::simd_row_applies<O>(b, grad);
-  detail::for_each_sequence(exec, N, [&](index_t i) {
-    summaries[i] = detail::cpu_summarize_sequence(obj, b, i, use_simd);
-  });
-  // (b) totals, in sequence order, then the reduction hook
-  double tokens = 0;
-  for (index_t i = 0; i < N; ++i) tokens += summaries[i].length;
-  batch_totals totals = local_totals(tokens, N, b.T);
-  reduce_totals(totals, reduction);
-  // (c) token body (eight tokens at a time where grpo/exec/cpu_simd.hpp applies)
-  detail::for_each_sequence(exec, N, [&](index_t i) {
-    pass_partial p;
-    const double w = obj.aggregation.weight(summaries[i].length, totals);
-    detail::cpu_sequence_step(obj, b, i, summaries[i], w, grad, p, use_simd);
-    partials[i] = p;
-  });
+  batch_totals totals;
+  detail::two_passes(
+      exec, N,
+      [&](index_t i) { summaries[i] = detail::cpu_summarize_sequence(obj, b, i, use_simd); },
+      [&] {
+        double tokens = 0;
+        for (index_t i = 0; i < N; ++i) tokens += summaries[i].length;
+        totals = local_totals(tokens, N, b.T);
+        reduce_totals(totals, reduction);
+      },
+      [&](index_t i) {
+        pass_partial p;
+        const double w = obj.aggregation.weight(summaries[i].length, totals);
+        detail::cpu_sequence_step(obj, b, i, summaries[i], w, grad, p, use_simd);
+        partials[i] = p;
+      });
   // (d) combine in sequence order
   pass_partial all;
   for (index_t i = 0; i < N; ++i) combine(all, partials[i]);
