@@ -1,9 +1,11 @@
 #pragma once
 // Fused-linear log-prob on the CPU (algorithms.md §7, performance.md path 3): from hidden states
 // h [tokens, H] and the output matrix W [V, H] (both row-major fp32), the logits z = h·Wᵀ are
-// made one chunk [Tc, Vc] at a time by an Eigen GEMM and folded straight into the online softmax
+// made one chunk [Tc, Vc] at a time by a GEMM and folded straight into the online softmax
 // statistics of each token, so [tokens, V] never exists: the extra memory is Tc·Vc floats plus a
-// few numbers per token of the chunk.
+// few numbers per token of the chunk. The GEMM is grpo/core/sgemm.hpp's AVX2 kernel where the CPU
+// has AVX2 + FMA (and `path` allows it), Eigen's otherwise; either runs one slice of the output
+// per OpenMP thread.
 //   forward : logp[t] = z[t,y_t]/τ − lse_t  (+ entropy H_t, + lse_t kept for the backward)
 //   backward: G = dL/dz chunk (selective_log_softmax.hpp's formula, from the saved lse and H),
 //             dL/dh += G·W_c,  dL/dW_c += Gᵀ·h_c   (3 GEMMs per chunk: 6·N·H·V flops in all,
@@ -17,6 +19,7 @@
 //   GRPO_TRY(fused_linear_loss(h, W, N, H, V, y, opt, [&](token_chunk_io& io) { ... io.dlogp ... }, dh, dW));
 // Both take an optional caller workspace {ptr, bytes}; without one they allocate it and report a
 // failed allocation as errc::out_of_memory.
+#include <grpo/core/sgemm.hpp>
 #include <grpo/logprob/selective_log_softmax.hpp>
 #include <grpo/logprob/softmax_stats.hpp>
 
@@ -27,6 +30,7 @@
 #endif
 
 #include <algorithm>
+#include <atomic>
 #include <cstddef>
 #include <limits>
 #include <memory>
@@ -73,7 +77,6 @@ inline std::size_t fused_linear_workspace_bytes(index_t tokens, index_t /*hidden
 namespace fused_detail {
 
 using row_major = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
-using cmap = Eigen::Map<const row_major>;
 using map = Eigen::Map<row_major>;
 
 inline status check(const float* h, const float* w, index_t tokens, index_t hidden, index_t vocab,
@@ -140,6 +143,57 @@ void parallel_slices(index_t n, F&& f) {
 #endif
 }
 
+/// A read-only strided matrix: element (i, j) at data[i·rs + j·cs] (a transpose is a swap of
+/// the strides).
+struct strided {
+  const float* data;
+  index_t rs, cs;
+};
+
+/// C = A·B, or C += A·B when `accumulate`: A m×k, B k×n, C row-major with leading dimension ldc.
+/// With AVX2 the GEMM of grpo/core/sgemm.hpp (about 1.3× Eigen's here, docs/performance.md),
+/// else Eigen's. Single-threaded; false when sgemm's packing buffers cannot be allocated.
+inline bool matmul(bool avx2, index_t m, index_t n, index_t k, strided A, strided B, float* C, index_t ldc,
+                   bool accumulate) {
+#if GRPO_HAVE_X86_SIMD
+  if (avx2) return gemm::sgemm(m, n, k, {A.data, A.rs, A.cs}, {B.data, B.rs, B.cs}, C, ldc, accumulate);
+#endif
+  (void)avx2;
+  using smap = Eigen::Map<const row_major, 0, Eigen::Stride<Eigen::Dynamic, Eigen::Dynamic>>;
+  using stride = Eigen::Stride<Eigen::Dynamic, Eigen::Dynamic>;
+  const smap a(A.data, m, k, stride(A.rs, A.cs)), b(B.data, k, n, stride(B.rs, B.cs));
+  Eigen::Map<row_major, 0, Eigen::OuterStride<>> c(C, m, n, Eigen::OuterStride<>(ldc));
+  if (accumulate) c.noalias() += a * b;
+  else c.noalias() = a * b;
+  return true;
+}
+
+/// matmul over one slice per OpenMP thread (parallel_slices) of C's columns [0, n): slice
+/// (lo, cnt) multiplies A by B's columns lo.. and writes C's columns lo... False if any failed.
+inline bool matmul_cols(bool avx2, index_t m, index_t n, index_t k, strided A, strided B, float* C, index_t ldc,
+                        bool accumulate) {
+  std::atomic<bool> ok{true};
+  parallel_slices(n, [&](index_t lo, index_t cnt) {
+    if (!matmul(avx2, m, cnt, k, A, {B.data + lo * B.cs, B.rs, B.cs}, C + lo, ldc, accumulate)) ok = false;
+  });
+  return ok.load();
+}
+
+/// matmul over one slice per OpenMP thread of C's rows [0, m): slice (lo, cnt) multiplies A's
+/// rows lo.. by B and writes C's rows lo... False if any failed.
+inline bool matmul_rows(bool avx2, index_t m, index_t n, index_t k, strided A, strided B, float* C, index_t ldc,
+                        bool accumulate) {
+  std::atomic<bool> ok{true};
+  parallel_slices(m, [&](index_t lo, index_t cnt) {
+    if (!matmul(avx2, cnt, n, k, {A.data + lo * A.rs, A.rs, A.cs}, B, C + lo * ldc, ldc, accumulate)) ok = false;
+  });
+  return ok.load();
+}
+
+inline status gemm_out_of_memory() {
+  return {errc::out_of_memory, "workspace", -1, "could not allocate the GEMM packing buffers (about 2 MiB a thread)"};
+}
+
 inline cpu_detail::row_result row_forward(const float* row, index_t n, float inv_tau, bool entropy, bool avx2) {
 #if GRPO_HAVE_X86_SIMD
   if (avx2)
@@ -185,12 +239,13 @@ inline status fused_linear_forward(const float* hidden, const float* weight, ind
   for (index_t t0 = 0; t0 < tokens; t0 += d.tc) {
     const index_t tc = std::min(d.tc, tokens - t0);
     for (index_t i = 0; i < tc; ++i) sc.stats[i] = {};
-    const cmap h(hidden + t0 * hidden_size, tc, hidden_size);
+    const float* h = hidden + t0 * hidden_size;
     for (index_t v0 = 0; v0 < vocab; v0 += d.vc) {
       const index_t vc = std::min(d.vc, vocab - v0);
-      map z(sc.chunk, tc, vc);
-      const cmap wc(weight + v0 * hidden_size, vc, hidden_size);
-      parallel_slices(vc, [&](index_t lo, index_t n) { z.middleCols(lo, n).noalias() = h * wc.middleRows(lo, n).transpose(); });
+      // z [tc, vc] = h [tc, H] · W[v0 .., :]ᵀ
+      if (!matmul_cols(avx2, tc, vc, hidden_size, {h, hidden_size, 1}, {weight + v0 * hidden_size, 1, hidden_size},
+                       sc.chunk, vc, false))
+        return gemm_out_of_memory();
       GRPO_LOGPROB_OMP_FOR
       for (index_t i = 0; i < tc; ++i) {
         const float* row = sc.chunk + i * vc;
@@ -246,18 +301,17 @@ inline status fused_linear_backward(const float* hidden, const float* weight, in
   GRPO_TRY(sc.acquire(ws, tokens, hidden_size, vocab, o));
   const auto d = dims(tokens, vocab, o);
   const float inv_tau = 1.0f / o.temperature;
-  map dh_all(dhidden, tokens, hidden_size);
-  dh_all.setZero();
+  map(dhidden, tokens, hidden_size).setZero();
   for (index_t t0 = 0; t0 < tokens; t0 += d.tc) {
     const index_t tc = std::min(d.tc, tokens - t0);
-    const cmap h(hidden + t0 * hidden_size, tc, hidden_size);
-    auto dh = dh_all.middleRows(t0, tc);
+    const float* h = hidden + t0 * hidden_size;
+    float* dh = dhidden + t0 * hidden_size;
     for (index_t v0 = 0; v0 < vocab; v0 += d.vc) {
       const index_t vc = std::min(d.vc, vocab - v0);
-      const cmap wc(weight + v0 * hidden_size, vc, hidden_size);
-      map g(sc.chunk, tc, vc);
-      // recompute the logits chunk, then turn it into dL/dz
-      parallel_slices(vc, [&](index_t lo, index_t n) { g.middleCols(lo, n).noalias() = h * wc.middleRows(lo, n).transpose(); });
+      const float* wc = weight + v0 * hidden_size;
+      // recompute the logits chunk, then turn it into G = dL/dz in place
+      if (!matmul_cols(avx2, tc, vc, hidden_size, {h, hidden_size, 1}, {wc, 1, hidden_size}, sc.chunk, vc, false))
+        return gemm_out_of_memory();
       GRPO_LOGPROB_OMP_FOR
       for (index_t i = 0; i < tc; ++i) {
         const index_t t = t0 + i;
@@ -265,10 +319,11 @@ inline status fused_linear_backward(const float* hidden, const float* weight, in
         row_backward(sc.chunk + i * vc, vc, (y >= 0 && y < vc) ? y : -1, inv_tau, lse[t], dlogp[t],
                      dentropy ? dentropy[t] : 0.0f, dentropy ? entropy[t] : 0.0f, avx2);
       }
-      parallel_slices(hidden_size, [&](index_t lo, index_t n) { dh.middleCols(lo, n).noalias() += g * wc.middleCols(lo, n); });
-      parallel_slices(vc, [&](index_t lo, index_t n) {
-        dw.middleRows(v0 + lo, n).noalias() += g.middleCols(lo, n).transpose() * h;
-      });
+      // dh [tc, H] += G [tc, vc] · W[v0 .., :];  dW[v0 .., :] [vc, H] += Gᵀ · h
+      if (!matmul_cols(avx2, tc, hidden_size, vc, {sc.chunk, vc, 1}, {wc, hidden_size, 1}, dh, hidden_size, true) ||
+          !matmul_rows(avx2, vc, hidden_size, tc, {sc.chunk, 1, vc}, {h, hidden_size, 1}, dweight + v0 * hidden_size,
+                       hidden_size, true))
+        return gemm_out_of_memory();
     }
   }
   return {};
@@ -330,12 +385,12 @@ status fused_linear_loss(const float* hidden, const float* weight, index_t token
   float* dlogp = ent + tcmax;
   float* dent = dlogp + tcmax;
   const float inv_tau = 1.0f / o.temperature;
-  const cmap w(weight, vocab, hidden_size);
   for (index_t t0 = 0; t0 < tokens; t0 += tcmax) {
     const index_t tc = std::min(tcmax, tokens - t0);
-    const cmap h(hidden + t0 * hidden_size, tc, hidden_size);
-    map zc(z, tc, vocab);
-    parallel_slices(vocab, [&](index_t lo, index_t n) { zc.middleCols(lo, n).noalias() = h * w.middleRows(lo, n).transpose(); });
+    const float* h = hidden + t0 * hidden_size;
+    // z [tc, V] = h [tc, H] · Wᵀ
+    if (!matmul_cols(avx2, tc, vocab, hidden_size, {h, hidden_size, 1}, {weight, 1, hidden_size}, z, vocab, false))
+      return gemm_out_of_memory();
     std::atomic<index_t> first_bad{tokens};
     GRPO_LOGPROB_OMP_FOR
     for (index_t i = 0; i < tc; ++i) {
@@ -365,9 +420,11 @@ status fused_linear_loss(const float* hidden, const float* weight, index_t token
     for (index_t i = 0; i < tc; ++i)
       row_backward(z + i * vocab, vocab, targets[t0 + i], inv_tau, lse[i], dlogp[i], with_entropy ? dent[i] : 0.0f,
                    ent[i], avx2);
-    map dh(dhidden + t0 * hidden_size, tc, hidden_size);
-    parallel_slices(hidden_size, [&](index_t lo, index_t k) { dh.middleCols(lo, k).noalias() = zc * w.middleCols(lo, k); });
-    parallel_slices(vocab, [&](index_t lo, index_t k) { dw.middleRows(lo, k).noalias() += zc.middleCols(lo, k).transpose() * h; });
+    // dh [tc, H] = G [tc, V] · W;  dW [V, H] += Gᵀ · h
+    if (!matmul_cols(avx2, tc, hidden_size, vocab, {z, vocab, 1}, {weight, hidden_size, 1}, dhidden + t0 * hidden_size,
+                     hidden_size, false) ||
+        !matmul_rows(avx2, vocab, hidden_size, tc, {z, 1, vocab}, {h, hidden_size, 1}, dweight, hidden_size, true))
+      return gemm_out_of_memory();
   }
   return {};
 }

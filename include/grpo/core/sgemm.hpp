@@ -1,0 +1,162 @@
+#pragma once
+// A single-precision GEMM for x86-64 with AVX2 + FMA, single-threaded (callers split the work
+// across threads), used by the CPU fused-linear log-prob where Eigen's GEMM reached about 45–55 %
+// of this machine's FMA peak (docs/performance.md has the figures):
+//
+//   C = A·B   or   C += A·B,   A: m×k, B: k×n, C: m×n row-major with leading dimension ldc,
+//
+// A and B given as strided views (element (i, j) at data[i·rs + j·cs]), so transposes cost
+// nothing at the call. The method is the BLIS one (Goto's algorithm): B is packed in KC×NC blocks
+// into NR-wide column panels, A in MC×KC blocks into MR-tall row panels, and a 6×16 micro-kernel
+// keeps its C tile in 12 ymm registers while it streams KC rank-1 updates (one B panel row:
+// 2 loads; one A panel column: 6 broadcasts; 12 FMAs). The B panel (KC·NR floats, 16 KiB) stays
+// in L1 while the A block (MC·KC floats, 120 KiB) comes from L2. Edge tiles are padded with zeros
+// in the packed panels and written through a small tile buffer. Accumulation order: over k in
+// blocks of KC, each block in order, so the result does not depend on the thread split of the
+// caller (the caller splits rows or columns of C, never k).
+//
+// Compiled for AVX2+FMA by function attributes whatever the build flags; call only after
+// grpo::simd::has_avx2(). Parity: tests/core/test_sgemm.cpp against a float64 product.
+#include <grpo/core/vexp.hpp>  // GRPO_HAVE_X86_SIMD, GRPO_TARGET_AVX2, simd::has_avx2
+
+#include <algorithm>
+#include <cstdlib>
+#include <memory>
+
+#if GRPO_HAVE_X86_SIMD
+
+namespace grpo::gemm {
+
+/// A read-only strided matrix view: element (i, j) at data[i·rs + j·cs].
+struct cview {
+  const float* data;
+  index_t rs, cs;
+  float operator()(index_t i, index_t j) const { return data[i * rs + j * cs]; }
+};
+
+namespace detail {
+
+inline constexpr index_t MR = 6, NR = 16;      // micro-tile (12 accumulators of 8 floats)
+inline constexpr index_t KC = 256, MC = 120, NC = 2048;  // cache blocks: A block in L2, B panel in L1
+
+/// A 64-byte aligned scratch buffer per thread, grown on demand.
+struct scratch {
+  struct free_deleter {
+    void operator()(float* p) const { std::free(p); }
+  };
+  std::unique_ptr<float, free_deleter> mem;
+  index_t size = 0;
+  float* get(index_t n) {  // nullptr when the allocation fails
+    if (n > size) {
+      const std::size_t bytes = (static_cast<std::size_t>(n) * sizeof(float) + 63) & ~std::size_t{63};
+      mem.reset(static_cast<float*>(std::aligned_alloc(64, bytes)));
+      size = mem ? n : 0;
+    }
+    return mem.get();
+  }
+};
+
+/// Packs X[i0 .. i0+mc, p0 .. p0+kc) into W-tall panels: panel r holds, for each p, the W values
+/// X(i0 + r·W + 0..W−1, p0 + p), rows past mc as zeros. A is packed as is (W = MR), B through its
+/// transpose (W = NR: panel c holds B(p0 + p, j0 + c·NR + 0..NR−1)).
+template <index_t W>
+void pack_panels(cview X, index_t i0, index_t mc, index_t p0, index_t kc, float* out) {
+  for (index_t ir = 0; ir < mc; ir += W) {
+    const index_t w = std::min(W, mc - ir);
+    for (index_t p = 0; p < kc; ++p) {
+      const float* col = X.data + (i0 + ir) * X.rs + (p0 + p) * X.cs;
+      index_t r = 0;
+      if (X.rs == 1)
+        for (; r < w; ++r) out[r] = col[r];
+      else
+        for (; r < w; ++r) out[r] = col[r * X.rs];
+      for (; r < W; ++r) out[r] = 0.0f;
+      out += W;
+    }
+  }
+}
+
+/// C tile (mr×nr valid of MR×NR) = or += the product of an A panel and a B panel over kc.
+GRPO_TARGET_AVX2 inline void micro_kernel(index_t kc, const float* a, const float* b, float* c, index_t ldc,
+                                          bool accumulate, index_t mr, index_t nr) {
+  __m256 acc[MR][2];  // fully unrolled below, so it lives in 12 registers
+#pragma GCC unroll 6
+  for (index_t r = 0; r < MR; ++r) acc[r][0] = acc[r][1] = _mm256_setzero_ps();
+#pragma GCC unroll 4
+  for (index_t p = 0; p < kc; ++p) {
+    const __m256 b0 = _mm256_load_ps(b), b1 = _mm256_load_ps(b + 8);
+#pragma GCC unroll 6
+    for (index_t r = 0; r < MR; ++r) {
+      const __m256 ar = _mm256_broadcast_ss(a + r);
+      acc[r][0] = _mm256_fmadd_ps(ar, b0, acc[r][0]);
+      acc[r][1] = _mm256_fmadd_ps(ar, b1, acc[r][1]);
+    }
+    a += MR;
+    b += NR;
+  }
+  if (mr == MR && nr == NR) {
+#pragma GCC unroll 6
+    for (index_t r = 0; r < MR; ++r) {
+      float* row = c + r * ldc;
+      if (accumulate) {
+        _mm256_storeu_ps(row, _mm256_add_ps(_mm256_loadu_ps(row), acc[r][0]));
+        _mm256_storeu_ps(row + 8, _mm256_add_ps(_mm256_loadu_ps(row + 8), acc[r][1]));
+      } else {
+        _mm256_storeu_ps(row, acc[r][0]);
+        _mm256_storeu_ps(row + 8, acc[r][1]);
+      }
+    }
+    return;
+  }
+  alignas(32) float buf[MR][NR];
+  for (index_t r = 0; r < MR; ++r) {
+    _mm256_store_ps(buf[r], acc[r][0]);
+    _mm256_store_ps(buf[r] + 8, acc[r][1]);
+  }
+  for (index_t r = 0; r < mr; ++r)
+    for (index_t j = 0; j < nr; ++j) c[r * ldc + j] = accumulate ? c[r * ldc + j] + buf[r][j] : buf[r][j];
+}
+
+}  // namespace detail
+
+/// C = A·B (accumulate = false) or C += A·B, A m×k, B k×n, C row-major m×n with leading
+/// dimension ldc ≥ n. Single-threaded; k = 0 leaves C (accumulate) or zeroes it. Returns false,
+/// with C untouched, when its packing buffers (about 2.1 MiB a thread, kept for reuse) cannot be
+/// allocated.
+GRPO_TARGET_AVX2 inline bool sgemm(index_t m, index_t n, index_t k, cview A, cview B, float* C, index_t ldc,
+                                   bool accumulate) {
+  using namespace detail;
+  if (m <= 0 || n <= 0) return true;
+  if (k <= 0) {
+    if (!accumulate)
+      for (index_t i = 0; i < m; ++i) std::fill(C + i * ldc, C + i * ldc + n, 0.0f);
+    return true;
+  }
+  thread_local scratch a_buf, b_buf;
+  float* const ap = a_buf.get(MC * KC);
+  float* const bp = b_buf.get(KC * ((NC + NR - 1) / NR) * NR);
+  if (ap == nullptr || bp == nullptr) return false;
+  for (index_t j0 = 0; j0 < n; j0 += NC) {
+    const index_t nc = std::min(NC, n - j0);
+    for (index_t p0 = 0; p0 < k; p0 += KC) {
+      const index_t kc = std::min(KC, k - p0);
+      const bool acc = accumulate || p0 > 0;
+      pack_panels<NR>({B.data, B.cs, B.rs}, j0, nc, p0, kc, bp);  // Bᵀ: n×k
+      for (index_t i0 = 0; i0 < m; i0 += MC) {
+        const index_t mc = std::min(MC, m - i0);
+        pack_panels<MR>(A, i0, mc, p0, kc, ap);
+        for (index_t jr = 0; jr < nc; jr += NR) {
+          const float* bpanel = bp + jr * kc;
+          for (index_t ir = 0; ir < mc; ir += MR)
+            micro_kernel(kc, ap + ir * kc, bpanel, C + (i0 + ir) * ldc + j0 + jr, ldc, acc, std::min(MR, mc - ir),
+                         std::min(NR, nc - jr));
+        }
+      }
+    }
+  }
+  return true;
+}
+
+}  // namespace grpo::gemm
+
+#endif  // GRPO_HAVE_X86_SIMD
