@@ -43,6 +43,23 @@ double max_ulp(const std::vector<float>& xs, float* worst_x) {
   return worst;
 }
 
+#if GRPO_HAVE_X86_SIMD
+// Lanes where an AVX2 function (through its store wrapper) and its scalar twin differ (NaN = NaN).
+std::size_t avx2_mismatches(const std::vector<float>& ts, void (*avx2_store)(const float*, float*),
+                            float (*scalar)(float)) {
+  std::size_t mismatches = 0;
+  for (std::size_t i = 0; i + 8 <= ts.size(); i += 8) {
+    alignas(32) float out[8];
+    avx2_store(ts.data() + i, out);
+    for (int k = 0; k < 8; ++k) {
+      const float s = scalar(ts[i + k]);
+      mismatches += (s == out[k] || (std::isnan(s) && std::isnan(out[k]))) ? 0 : 1;
+    }
+  }
+  return mismatches;
+}
+#endif
+
 }  // namespace
 
 TEST_CASE("vexp: max ulp error over a dense sweep of the float range", "[vexp]") {
@@ -138,18 +155,8 @@ TEST_CASE("exp2_flush: 2^t for t <= 0 within 4 ulp, flushed below 2^-125, AVX2 =
   WARN("exp2_flush: max ulp error " << worst);
   CHECK(worst <= 4.0);
 #if GRPO_HAVE_X86_SIMD
-  if (grpo::simd::has_avx2()) {
-    std::size_t mismatches = 0;
-    for (std::size_t i = 0; i + 8 <= ts.size(); i += 8) {
-      alignas(32) float out[8];
-      grpo::simd::exp2_flush_avx2_store(ts.data() + i, out);
-      for (int k = 0; k < 8; ++k) {
-        const float s = grpo::simd::exp2_flush_scalar(ts[i + k]);
-        mismatches += (s == out[k] || (std::isnan(s) && std::isnan(out[k]))) ? 0 : 1;
-      }
-    }
-    CHECK(mismatches == 0);
-  }
+  if (grpo::simd::has_avx2())
+    CHECK(avx2_mismatches(ts, grpo::simd::exp2_flush_avx2_store, grpo::simd::exp2_flush_scalar) == 0);
 #endif
 }
 
@@ -182,5 +189,27 @@ TEST_CASE("exp_avx2_bounded == exp_avx2 bit for bit on [-86, 86], NaN stays NaN"
   CHECK(nan_lost == 0);
 #else
   WARN("not an x86-64 build: nothing to compare");
+#endif
+}
+
+TEST_CASE("exp2_floor: 2^max(t, -125), equal to exp2_flush from -125 up, AVX2 = scalar", "[vexp]") {
+  std::vector<float> ts;
+  for (float t = -140.0f; t <= 8.0f; t += 0.000913f) ts.push_back(t);
+  const float inf = std::numeric_limits<float>::infinity();
+  ts.insert(ts.end(), {-inf, -125.0f, -124.99f, -125.01f, std::nanf(""), 0.0f});
+  while (ts.size() % 8 != 0) ts.push_back(1.0f);
+  const float floor_value = grpo::simd::exp2_flush_scalar(-125.0f);
+  CHECK(floor_value == std::ldexp(1.0f, -125));
+  std::size_t wrong = 0;
+  for (const float t : ts) {
+    const float y = grpo::simd::exp2_floor_scalar(t);
+    if (std::isnan(t)) wrong += std::isnan(y) ? 0 : 1;
+    else if (t < -125.0f) wrong += y == floor_value ? 0 : 1;
+    else wrong += y == grpo::simd::exp2_flush_scalar(t) ? 0 : 1;
+  }
+  CHECK(wrong == 0);
+#if GRPO_HAVE_X86_SIMD
+  if (grpo::simd::has_avx2())
+    CHECK(avx2_mismatches(ts, grpo::simd::exp2_floor_avx2_store, grpo::simd::exp2_floor_scalar) == 0);
 #endif
 }

@@ -65,6 +65,7 @@ struct ops {
   static float fmadd(float a, float b, float c) { return std::fma(a, b, c); }
   static float max_keep(float a, float b) { return a > b ? a : b; }  // b when either is NaN
   static float exp2(float t) { return simd::exp2_flush_scalar(t); }
+  static float exp2_sum(float t) { return simd::exp2_floor_scalar(t); }
   static float hsum(float x) { return x; }
   static float hmax(float x) { return x; }
   template <class T>
@@ -110,6 +111,7 @@ struct ops {
   static __m256 fmadd(__m256 a, __m256 b, __m256 c) { return _mm256_fmadd_ps(a, b, c); }
   static __m256 max_keep(__m256 a, __m256 b) { return _mm256_max_ps(a, b); }  // b on NaN
   static __m256 exp2(__m256 t) { return simd::exp2_flush_avx2(t); }
+  static __m256 exp2_sum(__m256 t) { return simd::exp2_floor_avx2(t); }
   static float hsum(__m256 x) {
     const __m128 s = _mm_add_ps(_mm256_castps256_ps128(x), _mm256_extractf128_ps(x, 1));
     const __m128 t = _mm_add_ps(s, _mm_movehl_ps(s, s));

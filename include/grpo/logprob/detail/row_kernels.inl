@@ -7,9 +7,15 @@
 //   w = Σ 2^t_v · t_v;   then lse = (m₂ + log2 s)·ln2, H = (log2 s − w/s)·ln2,
 //   logp = (z_y·c − m₂ − log2 s)·ln2 (the same rounded m₂ and c on both sides of the difference).
 // Forward, per row (one read of the logits from memory): the row is cut into blocks that fit in
-// L1. A block's maximum is taken first, the running maximum moves up to it (rescaling s and w,
-// softmax_stats.hpp derives the rule), then the block is read again from L1 to add 2^t to s and
-// 2^t·t to w.
+// L1, and each element is read once. The reference m₂ is the first block's maximum (one extra
+// pass over that block only); every block then adds 2^t to s and 2^t·t to w relative to the
+// current m₂ while it tracks its own maximum, and afterwards m₂ moves up to that maximum
+// (rescaling s and w, softmax_stats.hpp derives the rule). Terms above 1 are harmless up to a
+// point: a block whose maximum lies more than 2 above m₂ (in base 2) is summed again from L1
+// after the move (about once a row with real logits, when the block holding the top logits
+// comes). The sums use
+// exp2_floor (2^max(t, −125)): a row always holds a term 2^t ≥ 1, so the floor cannot be seen in
+// s, and it saves the flush.
 // Backward, per row (read + write): dL/dz_v = (g·1[v=y] − p_v·(g + g_H·(log p_v + H)))/τ, where
 // log p_v = z_v/τ − lse = t_v·ln2 with t_v = z_v·c − lse·log2(e), and g_H = dL/dH, using
 // dH/dz'_v = −p_v·(log p_v + H).
@@ -19,66 +25,106 @@ inline constexpr index_t block_len = 2048;
 inline constexpr double ln2 = 0.69314718055994530942;
 inline constexpr double log2e = 1.44269504088896340736;
 
+/// Per-block sums of 2^t and 2^t·t relative to m₂, and the block's maximum logit.
+struct block_sums {
+  float s = 0, w = 0, max_z = -INFINITY;
+};
+
+template <class T, bool Entropy>
+block_sums sum_block(const T* z, index_t b0, index_t b1, float c, float m2) {
+  using vec = typename ops::vec;
+  constexpr index_t W = ops::width;
+  const vec vc = ops::set1(c), vneg_m = ops::set1(-m2), vfloor = ops::set1(-127.0f);
+  vec vs0 = ops::set1(0.0f), vs1 = ops::set1(0.0f), vw0 = ops::set1(0.0f), vw1 = ops::set1(0.0f);
+  vec vmax0 = ops::set1(-INFINITY), vmax1 = vmax0;
+  index_t v = b0;
+  for (; v + 2 * W <= b1; v += 2 * W) {  // two chains of sums: more work in flight
+    // the next block streams in from memory while this one is computed
+    ops::prefetch(z + v + block_len);
+    const vec z0 = ops::load(z + v), z1 = ops::load(z + v + W);
+    vmax0 = ops::max_keep(z0, vmax0);  // NaN never enters
+    vmax1 = ops::max_keep(z1, vmax1);
+    const vec t0 = ops::fmadd(z0, vc, vneg_m), t1 = ops::fmadd(z1, vc, vneg_m);
+    const vec e0 = ops::exp2_sum(t0), e1 = ops::exp2_sum(t1);
+    vs0 = ops::add(vs0, e0);
+    vs1 = ops::add(vs1, e1);
+    // a masked entry has t = −inf: the clamp keeps e·t finite (and ≈ 0)
+    if constexpr (Entropy) {
+      vw0 = ops::fmadd(e0, ops::max_keep(vfloor, t0), vw0);
+      vw1 = ops::fmadd(e1, ops::max_keep(vfloor, t1), vw1);
+    }
+  }
+  for (; v + W <= b1; v += W) {
+    const vec z0 = ops::load(z + v);
+    vmax0 = ops::max_keep(z0, vmax0);
+    const vec t0 = ops::fmadd(z0, vc, vneg_m);
+    const vec e0 = ops::exp2_sum(t0);
+    vs0 = ops::add(vs0, e0);
+    if constexpr (Entropy) vw0 = ops::fmadd(e0, ops::max_keep(vfloor, t0), vw0);
+  }
+  block_sums r;
+  r.max_z = ops::hmax(ops::max_keep(vmax0, vmax1));
+  float ts = 0, tw = 0;
+  for (; v < b1; ++v) {
+    const float x = to_float(z[v]);
+    r.max_z = x > r.max_z ? x : r.max_z;
+    const float t = std::fma(x, c, -m2);
+    const float e = simd::exp2_floor_scalar(t);
+    ts += e;
+    if constexpr (Entropy) tw += e * (t < -127.0f ? -127.0f : t);
+  }
+  r.s = ops::hsum(ops::add(vs0, vs1)) + ts;
+  if constexpr (Entropy) r.w = ops::hsum(ops::add(vw0, vw1)) + tw;
+  return r;
+}
+
+/// Moves the reference of the sums from m2 up to m_new (softmax_stats.hpp's rule, in base 2).
+inline void rescale(double& s, double& w, float& m2, float m_new) {
+  if (s != 0) {
+    const double dm = static_cast<double>(m2) - static_cast<double>(m_new);
+    const double k = std::exp2(dm);
+    w = k * (w + s * dm);
+    s *= k;
+  }
+  m2 = m_new;
+}
+
 template <class T, bool Entropy>
 row_result row_forward(const T* z, index_t vocab, float inv_tau) {
   using vec = typename ops::vec;
   constexpr index_t W = ops::width;
   const auto c = static_cast<float>(log2e * static_cast<double>(inv_tau));
-  float m2 = -INFINITY;  // running max of z·c
+  // terms up to 2^2 within a block before it is summed again: terms of 2^h cost the entropy
+  // (log2 s − w/s, both ≈ h after the move) about h·1e−7 absolute of cancellation; h = 8 was
+  // measurably worse (3e−5 relative on an entropy of 0.48), 2 is as exact as h = 0
+  // (tests/logprob/test_selective_log_softmax.cpp) and rarely sums a block twice
+  constexpr float headroom = 2.0f;
+  float m2 = -INFINITY;  // the reference: a maximum of z·c (of the first blocks, then moved up)
   double s = 0, w = 0;   // relative to m2, accumulated across blocks in double
   for (index_t b0 = 0; b0 < vocab; b0 += block_len) {
     const index_t b1 = std::min(vocab, b0 + block_len);
-    vec vmax = ops::set1(-INFINITY);
-    index_t v = b0;
-    for (; v + W <= b1; v += W) vmax = ops::max_keep(ops::load(z + v), vmax);  // NaN never enters
-    float bm = ops::hmax(vmax);
-    for (; v < b1; ++v) bm = std::max(bm, to_float(z[v]));
-    if (bm == -INFINITY) {  // a fully masked block adds nothing, unless it hides a NaN
-      for (v = b0; v < b1; ++v)
-        if (to_float(z[v]) != -INFINITY) return {NAN, NAN, NAN, NAN};
-      continue;
-    }
-    const float bm2 = bm * c;
-    if (bm2 > m2) {
-      if (s != 0) {
-        const double dm = static_cast<double>(m2) - static_cast<double>(bm2);
-        const double k = std::exp2(dm);
-        w = k * (w + s * dm);
-        s *= k;
+    if (m2 == -INFINITY) {  // no reference yet: this block's maximum
+      vec vmax = ops::set1(-INFINITY);
+      index_t v = b0;
+      for (; v + W <= b1; v += W) vmax = ops::max_keep(ops::load(z + v), vmax);  // NaN never enters
+      float bm = ops::hmax(vmax);
+      for (; v < b1; ++v) bm = std::max(bm, to_float(z[v]));
+      if (bm == -INFINITY) {  // a fully masked block adds nothing, unless it hides a NaN
+        for (v = b0; v < b1; ++v)
+          if (to_float(z[v]) != -INFINITY) return {NAN, NAN, NAN, NAN};
+        continue;
       }
-      m2 = bm2;
+      m2 = bm * c;
     }
-    const vec vc = ops::set1(c), vneg_m = ops::set1(-m2), vfloor = ops::set1(-127.0f);
-    vec vs0 = ops::set1(0.0f), vs1 = ops::set1(0.0f), vw0 = ops::set1(0.0f), vw1 = ops::set1(0.0f);
-    for (v = b0; v + 2 * W <= b1; v += 2 * W) {  // two chains of sums: more work in flight
-      // the next block streams in from memory while this one is computed from L1
-      ops::prefetch(z + v + block_len);
-      const vec t0 = ops::fmadd(ops::load(z + v), vc, vneg_m);
-      const vec t1 = ops::fmadd(ops::load(z + v + W), vc, vneg_m);
-      const vec e0 = ops::exp2(t0), e1 = ops::exp2(t1);
-      vs0 = ops::add(vs0, e0);
-      vs1 = ops::add(vs1, e1);
-      // a masked entry has e = 0 and t = −inf: the clamp keeps 0·t = 0
-      if constexpr (Entropy) {
-        vw0 = ops::fmadd(e0, ops::max_keep(vfloor, t0), vw0);
-        vw1 = ops::fmadd(e1, ops::max_keep(vfloor, t1), vw1);
-      }
+    block_sums r = sum_block<T, Entropy>(z, b0, b1, c, m2);
+    const float bm2 = r.max_z * c;
+    if (bm2 > m2 + headroom) {  // too large a term (or +inf): move the reference up, sum again
+      rescale(s, w, m2, bm2);
+      r = sum_block<T, Entropy>(z, b0, b1, c, m2);
     }
-    for (; v + W <= b1; v += W) {
-      const vec t0 = ops::fmadd(ops::load(z + v), vc, vneg_m);
-      const vec e0 = ops::exp2(t0);
-      vs0 = ops::add(vs0, e0);
-      if constexpr (Entropy) vw0 = ops::fmadd(e0, ops::max_keep(vfloor, t0), vw0);
-    }
-    float ts = 0, tw = 0;
-    for (; v < b1; ++v) {
-      const float t = std::fma(to_float(z[v]), c, -m2);
-      const float e = simd::exp2_flush_scalar(t);
-      ts += e;
-      if constexpr (Entropy) tw += e * (t < -127.0f ? -127.0f : t);
-    }
-    s += static_cast<double>(ops::hsum(ops::add(vs0, vs1))) + ts;
-    if constexpr (Entropy) w += static_cast<double>(ops::hsum(ops::add(vw0, vw1))) + tw;
+    s += static_cast<double>(r.s);
+    if constexpr (Entropy) w += static_cast<double>(r.w);
+    if (bm2 > m2) rescale(s, w, m2, bm2);  // the next blocks start from the new maximum
   }
   const double log2_s = std::log2(s);
   return {static_cast<float>((static_cast<double>(m2) + log2_s) * ln2), static_cast<float>((log2_s - w / s) * ln2),
