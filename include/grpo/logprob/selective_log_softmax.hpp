@@ -58,6 +58,11 @@ struct ops {
   static float set1(float x) { return x; }
   static float load(const float* p) { return *p; }
   static float load(const bf16* p) { return static_cast<float>(*p); }
+  template <class T>
+  static void load2(const T* p, float& a, float& b) {
+    a = load(p);
+    b = load(p + 1);
+  }
   static void store(float* p, float x) { *p = x; }
   static void store(bf16* p, float x) { *p = bf16(x); }
   static float add(float a, float b) { return a + b; }
@@ -91,6 +96,16 @@ struct ops {
   static __m256 load(const bf16* p) {  // bf16 -> fp32 is a 16-bit left shift of the bits
     const __m128i h = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
     return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(h), 16));
+  }
+  /// Elements [0, 16) as two vectors in some order (for order-free reductions: sums, maxima).
+  static void load2(const float* p, __m256& a, __m256& b) {
+    a = _mm256_loadu_ps(p);
+    b = _mm256_loadu_ps(p + 8);
+  }
+  static void load2(const bf16* p, __m256& a, __m256& b) {  // one load, two interleaves
+    const __m256i h = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p));
+    a = _mm256_castsi256_ps(_mm256_unpacklo_epi16(_mm256_setzero_si256(), h));
+    b = _mm256_castsi256_ps(_mm256_unpackhi_epi16(_mm256_setzero_si256(), h));
   }
   static void store(float* p, __m256 x) { _mm256_storeu_ps(p, x); }
   static void store(bf16* p, __m256 x) {  // round to nearest even, NaN stays a quiet NaN

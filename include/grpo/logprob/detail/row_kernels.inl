@@ -41,7 +41,8 @@ block_sums sum_block(const T* z, index_t b0, index_t b1, float c, float m2) {
   for (; v + 2 * W <= b1; v += 2 * W) {  // two chains of sums: more work in flight
     // the next block streams in from memory while this one is computed
     ops::prefetch(z + v + block_len);
-    const vec z0 = ops::load(z + v), z1 = ops::load(z + v + W);
+    vec z0, z1;
+    ops::load2(z + v, z0, z1);  // 2W elements, in an order the sums and the maximum ignore
     vmax0 = ops::max_keep(z0, vmax0);  // NaN never enters
     vmax1 = ops::max_keep(z1, vmax1);
     const vec t0 = ops::fmadd(z0, vc, vneg_m), t1 = ops::fmadd(z1, vc, vneg_m);
