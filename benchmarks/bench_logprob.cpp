@@ -201,6 +201,42 @@ void BM_fused_linear_fwd_naive(benchmark::State& st) {
                                              benchmark::Counter::kIsRate);
 }
 
+/// One core's GEMM at the fused linear's chunk shapes (m = 1024, k = 1024, n = 8192): the three
+/// products of a chunk, by grpo::gemm::sgemm (range(0) = 1) or Eigen (0), on one thread.
+///   layout 0: z = h·Wᵀ,   1: dh += G·W,   2: dW += Gᵀ·h
+void BM_gemm_one_core(benchmark::State& st) {
+  const bool ours = st.range(0) == 1;
+  const int layout = static_cast<int>(st.range(1));
+  const index_t m = 1024, k = 1024, n = 8192;
+  using rm = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+  const rm h = rm::Random(m, k), w = rm::Random(n, k), g = rm::Random(m, n);
+  rm z(m, n), dh = rm::Zero(m, k), dw = rm::Zero(n, k);
+  const int threads = Eigen::nbThreads();
+  Eigen::setNbThreads(1);
+#if GRPO_HAVE_X86_SIMD
+  if (ours && !grpo::simd::has_avx2()) st.SkipWithError("no AVX2: sgemm is not used on this CPU");
+#else
+  if (ours) st.SkipWithError("not an x86-64 build: sgemm is not used");
+#endif
+  for (auto _ : st) {
+    if (!ours) {
+      if (layout == 0) z.noalias() = h * w.transpose();
+      if (layout == 1) dh.noalias() += g * w;
+      if (layout == 2) dw.noalias() += g.transpose() * h;
+    }
+#if GRPO_HAVE_X86_SIMD
+    using grpo::gemm::cview;
+    if (ours && layout == 0) grpo::gemm::sgemm(m, n, k, cview{h.data(), k, 1}, cview{w.data(), 1, k}, z.data(), n, false);
+    if (ours && layout == 1) grpo::gemm::sgemm(m, k, n, cview{g.data(), n, 1}, cview{w.data(), k, 1}, dh.data(), k, true);
+    if (ours && layout == 2) grpo::gemm::sgemm(n, k, m, cview{g.data(), 1, n}, cview{h.data(), k, 1}, dw.data(), k, true);
+#endif
+    benchmark::ClobberMemory();
+  }
+  Eigen::setNbThreads(threads);
+  st.counters["FLOP/s"] = benchmark::Counter(2.0 * double(m) * double(k) * double(n) * double(st.iterations()),
+                                             benchmark::Counter::kIsRate);
+}
+
 void logits_sizes(benchmark::internal::Benchmark* b) {
   b->Args({1024, 151936})->Args({4096, 32768})->Unit(benchmark::kMillisecond)->UseRealTime()->MinTime(0.5);
 }
@@ -217,6 +253,12 @@ BENCHMARK(BM_fused_linear_fwd)->Apply(linear_sizes);
 BENCHMARK(BM_fused_linear_fwd_naive)->Apply(linear_sizes);
 BENCHMARK(BM_fused_linear_fwd_bwd)->Apply(linear_sizes);
 BENCHMARK(BM_fused_linear_loss)->Apply(linear_sizes);
+BENCHMARK(BM_gemm_one_core)
+    ->ArgNames({"sgemm", "layout"})
+    ->ArgsProduct({{0, 1}, {0, 1, 2}})
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime()
+    ->MinTime(1.0);
 
 // ---- tool mode -----------------------------------------------------------------------------
 

@@ -199,9 +199,12 @@ CASES = [
     ("logsoftmax_fwd_bwd 1024x151936 fp32", "logsoftmax_fwd_bwd", 1024, 151936, 0, 3),
     ("fused_linear_fwd_bwd N4096 H1024 V32768 fp32", "fused_linear_fwd_bwd", 4096, 32768, 1024, 3),
     # TRL's GRPO token loss (loss_type "grpo": seq-mean-token-mean, k3 with beta = 0.04) at
-    # 524,288 tokens: N = 4096 sequences of T = 128 (T travels in the `hidden` slot). Our side is
-    # bench_token_loss --tool, with grpo::presets::trl::grpo().
-    ("token_loss_fwd_bwd 524288 tokens", "token_loss_fwd_bwd", 4096, 0, 128, 20),
+    # 524,288 tokens, as N sequences of T tokens (T travels in the `hidden` slot), completion
+    # lengths uniform in [1, T] (so about half of the batch is padding): N = 512, T = 1024 (the
+    # shape of bench_token_loss) and N = 4096, T = 128. Our side is bench_token_loss --tool,
+    # with grpo::presets::trl::grpo().
+    ("token_loss_fwd_bwd 512x1024 tokens", "token_loss_fwd_bwd", 512, 0, 1024, 200),
+    ("token_loss_fwd_bwd 4096x128 tokens", "token_loss_fwd_bwd", 4096, 0, 128, 200),
 ]
 QUICK = {"logsoftmax_fwd": (256, 32768), "logsoftmax_fwd_bwd": (64, 32768), "fused_linear_fwd_bwd": (512, 8192),
          "token_loss_fwd_bwd": (256, 0)}

@@ -9,6 +9,7 @@
 #include <grpo/core/groups.hpp>
 #include <grpo/core/macros.hpp>
 #include <grpo/core/reduce.hpp>
+#include <grpo/core/sgemm.hpp>
 #include <grpo/core/vexp.hpp>
 
 // advantages from rewards

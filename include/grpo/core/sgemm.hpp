@@ -1,7 +1,7 @@
 #pragma once
 // A single-precision GEMM for x86-64 with AVX2 + FMA, single-threaded (callers split the work
-// across threads), used by the CPU fused-linear log-prob where Eigen's GEMM reached about 45–55 %
-// of this machine's FMA peak (docs/performance.md has the figures):
+// across threads), used by the CPU fused-linear log-prob: 1.4–1.6× Eigen's GEMM on one core of
+// the 2-core test machine (`bench_logprob --benchmark_filter=gemm`, docs/performance.md):
 //
 //   C = A·B   or   C += A·B,   A: m×k, B: k×n, C: m×n row-major with leading dimension ldc,
 //
