@@ -151,6 +151,45 @@ TEST_CASE("selective log-softmax: large logits, strided rows, masked (-inf) voca
   }
 }
 
+TEST_CASE("selective log-softmax: the reference moves across blocks (one read a row)", "[logprob]") {
+  // The forward takes its reference maximum from the first 2048-element block and sums later
+  // blocks against it, summing a block again when its maximum lies more than 2 (base 2) above.
+  // Rows where that happens at every block (rising logits), once late (a spike in the last
+  // block; a moderate spike in the third, where summing without the move would cost the entropy
+  // its precision), and after a fully masked first block.
+  const index_t V = 7000;  // 4 blocks, the last one partial
+  auto p = make_problem<float>(4, V, 0, 1.0f, 0.0, 77);
+  for (index_t v = 0; v < V; ++v) {
+    p.logits[static_cast<std::size_t>(0 * V + v)] = 0.01f * static_cast<float>(v);   // rising: +20.5 a block
+    if (v < 2048 && v != p.targets[3]) p.logits[static_cast<std::size_t>(3 * V + v)] = ninf;
+  }
+  p.logits[static_cast<std::size_t>(1 * V + 6999)] = 45.0f;  // a spike in the last block
+  p.logits[static_cast<std::size_t>(2 * V + 5000)] = 10.0f;  // p ≈ 0.66 on it: entropy ≈ 3
+  for (const auto path : paths())
+    for (const float tau : {1.0f, 0.5f}) {
+      INFO("path " << static_cast<int>(path) << " tau " << tau);
+      check_forward(p, tau, path, 1e-5);
+    }
+}
+
+TEST_CASE("selective log-softmax: NaN or +inf after the first block is reported with its index", "[logprob]") {
+  const index_t V = 5000;
+  for (const auto path : paths()) {
+    for (const float bad : {NAN, INFINITY}) {
+      auto p = make_problem<float>(3, V, 0, 3.0f, 0.0, 78);
+      const index_t at = 1 * V + 4321;  // row 1, third block
+      p.logits[static_cast<std::size_t>(at)] = bad;
+      std::vector<float> logp(3), entropy(3);
+      const auto s = grpo::logprob::selective_log_softmax_forward(p.logits.data(), p.shape, p.targets.data(), 1.0f,
+                                                                  logp.data(), entropy.data(), nullptr, path);
+      INFO("path " << static_cast<int>(path) << " bad " << bad);
+      CHECK(s.kind() == grpo::errc::non_finite);
+      CHECK(s.input() == "logits");
+      CHECK(s.index() == at);
+    }
+  }
+}
+
 TEST_CASE("selective log-softmax: a masked chosen token has logp = -inf", "[logprob]") {
   auto p = make_problem<float>(3, 100, 0, 1.0f, 0.0, 6);
   p.logits[static_cast<std::size_t>(1 * 100 + p.targets[1])] = ninf;
