@@ -204,9 +204,9 @@ GRPO_TARGET_AVX2 void sequence_step_avx2(const O& obj, const token_batch<float>&
       const __m256i m8 = _mm256_cvtepu8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(mask + t)));
       out = _mm256_castsi256_ps(_mm256_cmpeq_epi32(m8, _mm256_setzero_si256()));
     }
-    if (t + 8 > len) {  // the lanes at t + j ≥ length (len ≤ T < 2^31 by validation)
-      const __m256i tj = _mm256_add_epi32(lane, _mm256_set1_epi32(int(t)));
-      out = _mm256_or_ps(out, _mm256_castsi256_ps(_mm256_cmpgt_epi32(tj, _mm256_set1_epi32(int(len) - 1))));
+    if (t + 8 > len) {  // lanes j ≥ rem = len − t are past the length (rem < 8: 64-bit safe)
+      const index_t rem = len > t ? len - t : 0;
+      out = _mm256_or_ps(out, _mm256_castsi256_ps(_mm256_cmpgt_epi32(lane, _mm256_set1_epi32(int(rem) - 1))));
     }
     if (_mm256_movemask_ps(out) == 0xff) {  // all eight out
       if (dlogp != nullptr && write) _mm256_storeu_ps(dlogp + t, zero);
