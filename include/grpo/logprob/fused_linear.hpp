@@ -18,7 +18,9 @@
 // or, for a per-token loss, everything in one sweep without recomputing the logits:
 //   GRPO_TRY(fused_linear_loss(h, W, N, H, V, y, opt, [&](token_chunk_io& io) { ... io.dlogp ... }, dh, dW));
 // Both take an optional caller workspace {ptr, bytes}; without one they allocate it and report a
-// failed allocation as errc::out_of_memory.
+// failed allocation as errc::out_of_memory. Outside the workspace, the AVX2 GEMM keeps packing
+// buffers of about 2.1 MiB per OpenMP thread (allocated on a thread's first call and reused;
+// grpo::gemm::sgemm); a failure to get them is errc::out_of_memory too.
 #include <grpo/core/sgemm.hpp>
 #include <grpo/logprob/selective_log_softmax.hpp>
 #include <grpo/logprob/softmax_stats.hpp>
