@@ -135,6 +135,12 @@ linear_data make_linear(index_t n, index_t hdim, index_t v) {
   return d;
 }
 
+/// The FLOP/s counter: `per_call` flops a benchmark iteration, as a rate.
+void set_flop_rate(benchmark::State& st, double per_call) {
+  st.counters["FLOP/s"] =
+      benchmark::Counter(per_call * static_cast<double>(st.iterations()), benchmark::Counter::kIsRate);
+}
+
 void BM_fused_linear_fwd(benchmark::State& st) {
   const index_t n = st.range(0), hdim = st.range(1), v = st.range(2);
   auto d = make_linear(n, hdim, v);
@@ -144,9 +150,7 @@ void BM_fused_linear_fwd(benchmark::State& st) {
                                                   nullptr, d.lse.data()));
     benchmark::DoNotOptimize(d.logp.data());
   }
-  st.counters["FLOP/s"] = benchmark::Counter(2.0 * static_cast<double>(n * hdim) * static_cast<double>(v) *
-                                                 static_cast<double>(st.iterations()),
-                                             benchmark::Counter::kIsRate);
+  set_flop_rate(st, 2.0 * static_cast<double>(n * hdim) * static_cast<double>(v));
 }
 
 void BM_fused_linear_fwd_bwd(benchmark::State& st) {
@@ -161,9 +165,7 @@ void BM_fused_linear_fwd_bwd(benchmark::State& st) {
     benchmark::DoNotOptimize(d.dw.data());
   }
   // useful work 6·N·H·V (the backward's recompute of the logits is not counted)
-  st.counters["FLOP/s"] = benchmark::Counter(6.0 * static_cast<double>(n * hdim) * static_cast<double>(v) *
-                                                 static_cast<double>(st.iterations()),
-                                             benchmark::Counter::kIsRate);
+  set_flop_rate(st, 6.0 * static_cast<double>(n * hdim) * static_cast<double>(v));
 }
 
 void BM_fused_linear_loss(benchmark::State& st) {  // one sweep, no recompute
@@ -179,9 +181,7 @@ void BM_fused_linear_loss(benchmark::State& st) {  // one sweep, no recompute
         lp::fused_linear_loss(d.h.data(), d.w.data(), n, hdim, v, d.y.data(), o, loss, d.dh.data(), d.dw.data()));
     benchmark::DoNotOptimize(d.dw.data());
   }
-  st.counters["FLOP/s"] = benchmark::Counter(6.0 * static_cast<double>(n * hdim) * static_cast<double>(v) *
-                                                 static_cast<double>(st.iterations()),
-                                             benchmark::Counter::kIsRate);
+  set_flop_rate(st, 6.0 * static_cast<double>(n * hdim) * static_cast<double>(v));
 }
 
 /// The naive fused-linear: materialise logits [N, V] with one GEMM, then the naive log-softmax.
@@ -196,9 +196,7 @@ void BM_fused_linear_fwd_naive(benchmark::State& st) {
     grpo::throw_if_error(lp::selective_log_softmax_naive_forward(z.data(), {n, v}, d.y.data(), 1.0f, d.logp.data()));
     benchmark::DoNotOptimize(d.logp.data());
   }
-  st.counters["FLOP/s"] = benchmark::Counter(2.0 * static_cast<double>(n * hdim) * static_cast<double>(v) *
-                                                 static_cast<double>(st.iterations()),
-                                             benchmark::Counter::kIsRate);
+  set_flop_rate(st, 2.0 * static_cast<double>(n * hdim) * static_cast<double>(v));
 }
 
 /// One core's GEMM at the fused linear's chunk shapes (m = 1024, k = 1024, n = 8192): the three
@@ -233,8 +231,7 @@ void BM_gemm_one_core(benchmark::State& st) {
     benchmark::ClobberMemory();
   }
   Eigen::setNbThreads(threads);
-  st.counters["FLOP/s"] = benchmark::Counter(2.0 * double(m) * double(k) * double(n) * double(st.iterations()),
-                                             benchmark::Counter::kIsRate);
+  set_flop_rate(st, 2.0 * double(m) * double(k) * double(n));
 }
 
 void logits_sizes(benchmark::internal::Benchmark* b) {
@@ -337,9 +334,5 @@ int main(int argc, char** argv) {
         return 1;
       }
     }
-  benchmark::Initialize(&argc, argv);
-  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
-  benchmark::RunSpecifiedBenchmarks();
-  benchmark::Shutdown();
-  return 0;
+  return grpo_bench::run_benchmarks(argc, argv);
 }

@@ -239,9 +239,5 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "token loss: the naive and fused passes disagree\n");
     return 1;
   }
-  benchmark::Initialize(&argc, argv);
-  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
-  benchmark::RunSpecifiedBenchmarks();
-  benchmark::Shutdown();
-  return 0;
+  return grpo_bench::run_benchmarks(argc, argv);
 }

@@ -1,6 +1,9 @@
 #pragma once
 // The "--tool" worker mode shared by the benchmark programs that benchmarks/compare_torch.py
-// drives: command-line values, raw .bin inputs and outputs, and repeated timing.
+// drives: command-line values, raw .bin inputs and outputs, and repeated timing; and the
+// Google Benchmark main both programs fall through to.
+#include <benchmark/benchmark.h>
+
 #include <chrono>
 #include <cstring>
 #include <fstream>
@@ -9,6 +12,15 @@
 #include <vector>
 
 namespace grpo_bench {
+
+/// Google Benchmark's own main: parse its flags, run, report.
+inline int run_benchmarks(int argc, char** argv) {
+  benchmark::Initialize(&argc, argv);
+  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  return 0;
+}
 
 /// The value of --key=value, or `fallback`.
 inline std::string arg(int argc, char** argv, const std::string& key, const std::string& fallback) {

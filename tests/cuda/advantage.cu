@@ -92,11 +92,7 @@ int check(const char* name, kind k, const E& estimator, const std::vector<float>
 }  // namespace
 
 int main() {
-  int devices = 0;
-  if (cudaGetDeviceCount(&devices) != cudaSuccess || devices == 0) {
-    std::printf("no CUDA device: skipped\n");
-    return 77;
-  }
+  if (!cuda_device_present()) return skipped;
   std::mt19937 rng(3);
   std::vector<float> r;
   std::vector<grpo::index_t> offsets{0};

@@ -227,15 +227,7 @@ void check_fused_linear(index_t n, index_t h, index_t v, index_t tc, index_t vc,
   if (entropy_grad) ghd.assign(gh.begin(), gh.end());
   const auto G = ref::backward(get, n, v, y.data(), tau, gd, ghd);
   const auto want = ref::linear_backward(G, hf.data(), wf.data(), n, h, v);
-  auto rel_max = [](const std::vector<float>& a, const std::vector<double>& b) {
-    double err = 0, scale = 0;
-    for (std::size_t i = 0; i < a.size(); ++i) {
-      err = std::max(err, std::fabs(a[i] - b[i]));
-      scale = std::max(scale, std::fabs(b[i]));
-    }
-    return err / scale;
-  };
-  const double eh = rel_max(ddh.download(), want.dh), ew = rel_max(ddw.download(), want.dw);
+  const double eh = ref::error_over_max(ddh.download(), want.dh), ew = ref::error_over_max(ddw.download(), want.dw);
   // G is rounded to bf16 before the gradient GEMMs (8 significant bits)
   expect(eh <= 1e-2, name + " dhidden: error / max " + std::to_string(eh));
   expect(ew <= 1e-2, name + " dweight: error / max " + std::to_string(ew));
@@ -301,15 +293,7 @@ void check_fused_linear_loss(index_t n, index_t h, index_t v, index_t tc, float 
   for (index_t t = 0; t < n; ++t) g[t] = a[t] * (ratio_like ? std::exp(f.logp[t]) : 1.0);
   const auto G = ref::backward(get, n, v, y.data(), tau, g, {});
   const auto want = ref::linear_backward(G, hf.data(), wf.data(), n, h, v);
-  auto rel_max = [](const std::vector<float>& x, const std::vector<double>& r) {
-    double err = 0, scale = 0;
-    for (std::size_t i = 0; i < x.size(); ++i) {
-      err = std::max(err, std::fabs(x[i] - r[i]));
-      scale = std::max(scale, std::fabs(r[i]));
-    }
-    return err / scale;
-  };
-  const double eh = rel_max(ddh.download(), want.dh), ew = rel_max(ddw.download(), want.dw);
+  const double eh = ref::error_over_max(ddh.download(), want.dh), ew = ref::error_over_max(ddw.download(), want.dw);
   expect(eh <= 1e-2, name + " dhidden: error / max " + std::to_string(eh));
   expect(ew <= 1e-2, name + " dweight: error / max " + std::to_string(ew));
 }
@@ -449,11 +433,7 @@ void timings(cublasHandle_t handle) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  int devices = 0;
-  if (cudaGetDeviceCount(&devices) != cudaSuccess || devices == 0) {
-    std::printf("no CUDA device: skipped\n");
-    return 77;
-  }
+  if (!cuda_device_present()) return skipped;
   const bool timing = !(argc > 1 && std::strcmp(argv[1], "--no-timing") == 0);
   cublasHandle_t handle;
   if (cublasCreate(&handle) != CUBLAS_STATUS_SUCCESS) {

@@ -1,6 +1,7 @@
 #pragma once
 // What every CUDA test program shares: a checked CUDA call that ends the program with the
-// error and the place, and the median time of a region measured with CUDA events.
+// error and the place, the "no device" skip, and the median time of a region measured with CUDA
+// events.
 #include <cuda_runtime.h>
 
 #include <algorithm>
@@ -16,6 +17,17 @@
       std::exit(1);                                                                        \
     }                                                                                      \
   } while (0)
+
+/// The exit code CTest reads as "skipped" (SKIP_RETURN_CODE in tests/cuda/CMakeLists.txt).
+inline constexpr int skipped = 77;
+
+/// True when a CUDA device is there; else says so (the program then returns `skipped`).
+inline bool cuda_device_present() {
+  int devices = 0;
+  if (cudaGetDeviceCount(&devices) == cudaSuccess && devices > 0) return true;
+  std::printf("no CUDA device: skipped\n");
+  return false;
+}
 
 /// Median over `reps` runs of f (after one warm-up run), in ms, timed with CUDA events on the
 /// default stream.

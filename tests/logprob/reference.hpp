@@ -106,4 +106,17 @@ inline bool close(double got, double want, double rel) {
   return std::fabs(got - want) <= rel * std::max(1.0, std::fabs(want));
 }
 
+/// max_i |got_i − want_i| / max_i |want_i|: a gradient's error relative to its largest entry
+/// (single entries can cancel to ~0); +inf when an entry of `got` is NaN or infinite (std::max
+/// would drop a NaN).
+inline double error_over_max(const std::vector<float>& got, const std::vector<double>& want) {
+  double err = 0, scale = 0;
+  for (std::size_t i = 0; i < got.size(); ++i) {
+    if (!std::isfinite(got[i])) return std::numeric_limits<double>::infinity();
+    err = std::max(err, std::fabs(got[i] - want[i]));
+    scale = std::max(scale, std::fabs(want[i]));
+  }
+  return err / scale;
+}
+
 }  // namespace grpo_test::logprob_ref

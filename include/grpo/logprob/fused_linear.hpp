@@ -97,6 +97,24 @@ inline status check(const float* h, const float* w, index_t tokens, index_t hidd
   return detail::check_targets(targets, tokens, vocab);
 }
 
+/// The first 64-byte aligned float of the caller's workspace, or of `owned`, allocated here when
+/// the caller gave none. `need` (0: the size overflowed) includes the 64 bytes of alignment slack.
+inline status workspace_floats(workspace ws, std::size_t need, std::unique_ptr<unsigned char[]>& owned,
+                               float** first) {
+  if (need == 0) return {errc::out_of_memory, "workspace", -1, "the chunk size overflows"};
+  unsigned char* base = static_cast<unsigned char*>(ws.data);
+  if (base == nullptr) {
+    owned.reset(new (std::nothrow) unsigned char[need]);
+    if (!owned) return {errc::out_of_memory, "workspace", -1, "could not allocate " + std::to_string(need) + " bytes"};
+    base = owned.get();
+  } else if (ws.bytes < need) {
+    return {errc::out_of_memory, "workspace", -1,
+            "needs " + std::to_string(need) + " bytes, got " + std::to_string(ws.bytes)};
+  }
+  *first = reinterpret_cast<float*>((reinterpret_cast<std::uintptr_t>(base) + 63) & ~std::uintptr_t{63});
+  return {};
+}
+
 /// Carves the logits chunk and the per-token statistics out of the workspace (or allocates it).
 struct scratch {
   std::unique_ptr<unsigned char[]> owned;
@@ -105,22 +123,8 @@ struct scratch {
   float* z_target = nullptr;
 
   status acquire(workspace ws, index_t tokens, index_t hidden, index_t vocab, const fused_linear_options& o) {
-    const std::size_t need = fused_linear_workspace_bytes(tokens, hidden, vocab, o);
-    if (need == 0) return {errc::out_of_memory, "workspace", -1, "the chunk size overflows"};
-    unsigned char* base = static_cast<unsigned char*>(ws.data);
-    if (base == nullptr) {
-      owned.reset(new (std::nothrow) unsigned char[need]);
-      if (!owned)
-        return {errc::out_of_memory, "workspace", -1, "could not allocate " + std::to_string(need) + " bytes"};
-      base = owned.get();
-    } else if (ws.bytes < need) {
-      return {errc::out_of_memory, "workspace", -1,
-              "needs " + std::to_string(need) + " bytes, got " + std::to_string(ws.bytes)};
-    }
+    GRPO_TRY(workspace_floats(ws, fused_linear_workspace_bytes(tokens, hidden, vocab, o), owned, &chunk));
     const auto d = dims(tokens, vocab, o);
-    auto p = reinterpret_cast<std::uintptr_t>(base);
-    p = (p + 63) & ~std::uintptr_t{63};
-    chunk = reinterpret_cast<float*>(p);
     stats = reinterpret_cast<softmax_stats<double>*>(chunk + d.tc * d.vc);
     z_target = reinterpret_cast<float*>(stats + d.tc);
     return {};
@@ -367,19 +371,10 @@ status fused_linear_loss(const float* hidden, const float* weight, index_t token
   GRPO_TRY(detail::check_not_null(dhidden, "dhidden"));
   bool avx2 = false;
   GRPO_TRY(cpu_detail::resolve_path(o.path, &avx2));
-  const std::size_t need = fused_linear_loss_workspace_bytes(tokens, vocab, o);
-  if (need == 0) return {errc::out_of_memory, "workspace", -1, "the chunk size overflows"};
   std::unique_ptr<unsigned char[]> owned;
-  unsigned char* base = static_cast<unsigned char*>(ws.data);
-  if (base == nullptr) {
-    owned.reset(new (std::nothrow) unsigned char[need]);
-    if (!owned) return {errc::out_of_memory, "workspace", -1, "could not allocate " + std::to_string(need) + " bytes"};
-    base = owned.get();
-  } else if (ws.bytes < need) {
-    return {errc::out_of_memory, "workspace", -1, "needs " + std::to_string(need) + " bytes, got " + std::to_string(ws.bytes)};
-  }
+  float* z = nullptr;
+  GRPO_TRY(workspace_floats(ws, fused_linear_loss_workspace_bytes(tokens, vocab, o), owned, &z));
   const index_t tcmax = std::max<index_t>(1, std::min(o.token_chunk, tokens));
-  auto* z = reinterpret_cast<float*>((reinterpret_cast<std::uintptr_t>(base) + 63) & ~std::uintptr_t{63});
   float* logp = z + tcmax * vocab;
   float* lse = logp + tcmax;
   float* ent = lse + tcmax;
