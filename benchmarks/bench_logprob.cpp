@@ -20,6 +20,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdint>
 #include <cstdio>
 #include <cstring>
 #include <fstream>
@@ -71,6 +72,48 @@ void BM_logsoftmax_fwd_fused(benchmark::State& st) {
     benchmark::DoNotOptimize(d.logp.data());
   }
   st.SetBytesProcessed(st.iterations() * n * v * static_cast<index_t>(sizeof(T)));
+}
+
+/// Seconds to read `bytes` bytes at p once, on every thread (a wrapping sum of 32-bit words,
+/// one vector add per 32 bytes, so memory is the limit): the one-read floor of the forward,
+/// over the very buffer it reads.
+double time_read(const void* p, std::size_t bytes) {
+  const auto* w = static_cast<const std::uint32_t*>(p);
+  const auto n = static_cast<std::int64_t>(bytes / sizeof(std::uint32_t));
+  const auto t0 = std::chrono::steady_clock::now();
+  std::uint32_t total = 0;
+#pragma omp parallel for reduction(+ : total) schedule(static)
+  for (std::int64_t k = 0; k < n; ++k) total += w[k];
+  benchmark::DoNotOptimize(total);
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
+
+/// The forward and a read of its logits, one after the other in every iteration, so that both
+/// see the same state of a shared, noisy machine. Reports the median over iterations of
+/// time(forward) / time(read): the ratio to the one-read floor, measured in pairs.
+template <class T>
+void BM_logsoftmax_fwd_vs_read(benchmark::State& st) {
+  const index_t n = st.range(0), v = st.range(1);
+  auto& d = const_cast<logits_data<T>&>(data_for<T>(n, v));
+  const std::size_t bytes = static_cast<std::size_t>(n * v) * sizeof(T);
+  std::vector<double> ratios, read_bps;
+  for (auto _ : st) {
+    const double t_read = time_read(d.z.data(), bytes);
+    const auto t0 = std::chrono::steady_clock::now();
+    grpo::throw_if_error(lp::selective_log_softmax_forward(d.z.data(), {n, v}, d.y.data(), 1.0f, d.logp.data(),
+                                                           nullptr, d.lse.data()));
+    const double t_fwd = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    st.SetIterationTime(t_fwd);
+    ratios.push_back(t_fwd / t_read);
+    read_bps.push_back(static_cast<double>(bytes) / t_read);
+  }
+  auto median = [](std::vector<double> x) {
+    std::sort(x.begin(), x.end());
+    return x.empty() ? 0.0 : x[x.size() / 2];
+  };
+  st.counters["floor_ratio"] = median(ratios);
+  st.counters["read_bytes_per_second"] = median(read_bps);
+  st.SetBytesProcessed(st.iterations() * static_cast<index_t>(bytes));
 }
 
 template <class T>
@@ -237,6 +280,9 @@ void BM_gemm_one_core(benchmark::State& st) {
 void logits_sizes(benchmark::internal::Benchmark* b) {
   b->Args({1024, 151936})->Args({4096, 32768})->Unit(benchmark::kMillisecond)->UseRealTime()->MinTime(0.5);
 }
+void paired_sizes(benchmark::internal::Benchmark* b) {  // manual time: the forward's alone
+  b->Args({1024, 151936})->Args({4096, 32768})->Unit(benchmark::kMillisecond)->UseManualTime()->Iterations(15);
+}
 void linear_sizes(benchmark::internal::Benchmark* b) {
   b->Args({4096, 1024, 32768})->Unit(benchmark::kMillisecond)->UseRealTime()->Iterations(1);
 }
@@ -244,6 +290,8 @@ void linear_sizes(benchmark::internal::Benchmark* b) {
 BENCHMARK(BM_logsoftmax_fwd_fused<float>)->Apply(logits_sizes);
 BENCHMARK(BM_logsoftmax_fwd_naive<float>)->Apply(logits_sizes);
 BENCHMARK(BM_logsoftmax_fwd_fused<bf16>)->Apply(logits_sizes);
+BENCHMARK(BM_logsoftmax_fwd_vs_read<float>)->Apply(paired_sizes);
+BENCHMARK(BM_logsoftmax_fwd_vs_read<bf16>)->Apply(paired_sizes);
 BENCHMARK(BM_logsoftmax_bwd_fused<float>)->Apply(logits_sizes);
 BENCHMARK(BM_logsoftmax_bwd_naive<float>)->Apply(logits_sizes);
 BENCHMARK(BM_fused_linear_fwd)->Apply(linear_sizes);

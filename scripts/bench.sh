@@ -58,6 +58,8 @@ for k, b in med.items():
         line += f"  {b['bytes_per_second']/1e9:6.2f} GB/s = {floor / b['bytes_per_second']:.2f}x the read floor's time"
     if "FLOP/s" in b:
         line += f"  {b['FLOP/s']/1e9:6.1f} GFLOP/s"
+    if "floor_ratio" in b:  # timed in pairs with its own floor (bench_logprob, bench_token_loss)
+        line += f"  paired with its floor: {b['floor_ratio']:.2f}x"
     naive = k.replace("_fused", "_naive")
     if naive != k and naive in med:
         line += f"  naive/fused {med[naive]['real_time'] / b['real_time']:.1f}x"
