@@ -4,10 +4,13 @@
 For each case, the inputs are generated once (seeded numpy) and written as raw .bin files; then
   * our side runs as `bench_logprob --tool=...` in its own process,
   * the PyTorch side runs as `python3 compare_torch.py --worker=...` in its own process,
-so each side's peak resident memory (ru_maxrss from os.wait4 of that child) is its own. Both
+so each side's peak resident memory (that child's maximum resident set size) is its own. Both
 sides time only the computation (median over repetitions) and write their outputs, which are then
-compared numerically. Prints a table and writes build/bench/compare.json as a list of
-{name, ours_ms, torch_ms, speedup, ours_peak_mb, torch_peak_mb} (+ max_abs_err, agree).
+compared numerically. The two sides take turns for --rounds rounds (default 3; the side that goes
+first alternates), so that both see the same state of a shared machine: `speedup` is the median
+over rounds of that round's torch median / our median, and ours_ms and torch_ms are the medians of
+each side's round medians. Prints a table and writes build/bench/compare.json as a list of
+{name, ours_ms, torch_ms, speedup, ours_peak_mb, torch_peak_mb} (+ max_rel_err, agree, rounds).
 
 Needs torch: Debian's python3-torch lives in /usr/bin/python3 (apt-get install python3-torch),
 or pip. Usage:
@@ -223,6 +226,7 @@ def main():
     ap.add_argument("--vocab", type=int, default=0)
     ap.add_argument("--hidden", type=int, default=0)
     ap.add_argument("--reps", type=int, default=3)
+    ap.add_argument("--rounds", type=int, default=3, help="turns each side takes, alternating")
     args = ap.parse_args()
     if args.worker:
         torch_worker(args.worker, args.dir, args.tokens, args.vocab, args.hidden, args.reps, args.tau)
@@ -254,19 +258,32 @@ def main():
             binary = args.bin
             if case == "token_loss_fwd_bwd":  # the token loss has its own benchmark program
                 binary = os.path.join(os.path.dirname(args.bin), "bench_token_loss")
-            ours_out, ours_mb = run_child([binary, f"--tool={case}"] + common)
-            torch_out, torch_mb = run_child([sys.executable, os.path.abspath(__file__), f"--worker={case}"] + common)
-            ours = json.loads(ours_out.strip().splitlines()[-1])
-            theirs = json.loads(torch_out.strip().splitlines()[-1])
+            ours_cmd = [binary, f"--tool={case}"] + common
+            torch_cmd = [sys.executable, os.path.abspath(__file__), f"--worker={case}"] + common
+            ours_ms, torch_ms, ratios, ours_mb, torch_mb = [], [], [], 0.0, 0.0
+            for r in range(max(1, args.rounds)):
+                order = [("ours", ours_cmd), ("torch", torch_cmd)]
+                if r % 2 == 1:
+                    order.reverse()
+                got = {}
+                for side, cmd in order:
+                    out, mb = run_child(cmd)
+                    got[side] = (json.loads(out.strip().splitlines()[-1])["median_ms"], mb)
+                ours_ms.append(got["ours"][0])
+                torch_ms.append(got["torch"][0])
+                ratios.append(got["torch"][0] / got["ours"][0])
+                ours_mb, torch_mb = max(ours_mb, got["ours"][1]), max(torch_mb, got["torch"][1])
             errs = compare(d, case, n, v, h)
         agree = all(e <= 1e-4 for e in errs.values())
-        row = {"name": name, "ours_ms": ours["median_ms"], "torch_ms": theirs["median_ms"],
-               "speedup": theirs["median_ms"] / ours["median_ms"], "ours_peak_mb": ours_mb,
-               "torch_peak_mb": torch_mb, "max_rel_err": errs, "agree": agree}
+        row = {"name": name, "ours_ms": float(np.median(ours_ms)), "torch_ms": float(np.median(torch_ms)),
+               "speedup": float(np.median(ratios)), "ours_peak_mb": ours_mb, "torch_peak_mb": torch_mb,
+               "max_rel_err": errs, "agree": agree,
+               "rounds": [{"ours_ms": o, "torch_ms": t} for o, t in zip(ours_ms, torch_ms)]}
         rows.append(row)
         err_s = ", ".join(f"{k} {e:.1e}" for k, e in errs.items())
-        print(f"{name:46s} {row['ours_ms']:9.1f} {row['torch_ms']:9.1f} {row['speedup']:7.1f}x "
-              f"{ours_mb:8.0f} {torch_mb:9.0f}  {err_s}{'' if agree else '  DISAGREE'}", flush=True)
+        print(f"{name:46s} {row['ours_ms']:9.2f} {row['torch_ms']:9.1f} {row['speedup']:7.1f}x "
+              f"{ours_mb:8.0f} {torch_mb:9.0f}  {err_s}{'' if agree else '  DISAGREE'}  "
+              f"(rounds {min(ratios):.1f}-{max(ratios):.1f}x)", flush=True)
     os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
     with open(args.out, "w") as f:
         json.dump(rows, f, indent=2)
