@@ -7,7 +7,9 @@
 //
 // Method (Cephes' expf, evaluated with FMA):
 //   n = round(x·log2 e),  r = x − n·ln2  (ln2 split in a short high part and a low part, so r is
-//   exact to a few ulp),  exp(r) ≈ 1 + r + r²·P(r) on |r| ≤ ln2/2 (degree-5 P),  exp(x) = exp(r)·2ⁿ.
+//   exact to a few ulp),  exp(r) ≈ 1 + r + r²·P(r) on |r| ≤ ln2/2 (degree-5 P, by Estrin's scheme:
+//   three dependent FMA steps instead of Horner's five, for latency-bound callers),
+//   exp(x) = exp(r)·2ⁿ.
 // The scale 2ⁿ (n in [−150, 128] after clamping x) is applied as 2^⌊n/2⌋ · 2^(n−⌊n/2⌋): both factors
 // are normal floats, the first product is exact, so the result is rounded once, also when it is
 // subnormal or overflows. Measured error: tests/core/test_vexp.cpp.
@@ -58,12 +60,11 @@ inline float exp_scalar(float x) noexcept {
   const float n = std::nearbyint(x * log2e);
   float r = std::fma(n, -ln2_hi, x);
   r = std::fma(n, -ln2_lo, r);
-  float p = std::fma(p0, r, p1);
-  p = std::fma(p, r, p2);
-  p = std::fma(p, r, p3);
-  p = std::fma(p, r, p4);
-  p = std::fma(p, r, p5);
-  const float y = std::fma(p, r * r, r + 1.0f);
+  // P(r) = p0·r⁵ + … + p5 as ((p0·r + p1)·r² + (p2·r + p3))·r² + (p4·r + p5) (Estrin): the same
+  // five FMAs as Horner's rule, in three steps of dependent latency instead of five
+  const float r2 = r * r;
+  const float p = std::fma(std::fma(std::fma(p0, r, p1), r2, std::fma(p2, r, p3)), r2, std::fma(p4, r, p5));
+  const float y = std::fma(p, r2, r + 1.0f);
   const auto ni = static_cast<std::int32_t>(n);
   const std::int32_t n1 = ni >> 1;  // floor(n/2)
   const std::int32_t n2 = ni - n1;
@@ -132,12 +133,12 @@ GRPO_TARGET_AVX2 inline __m256 exp_reduced_avx2(__m256 x, __m256& n) noexcept {
   n = _mm256_round_ps(_mm256_mul_ps(x, _mm256_set1_ps(log2e)), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
   __m256 r = _mm256_fnmadd_ps(n, _mm256_set1_ps(ln2_hi), x);
   r = _mm256_fnmadd_ps(n, _mm256_set1_ps(ln2_lo), r);
-  __m256 p = _mm256_fmadd_ps(_mm256_set1_ps(p0), r, _mm256_set1_ps(p1));
-  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(p2));
-  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(p3));
-  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(p4));
-  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(p5));
-  return _mm256_fmadd_ps(p, _mm256_mul_ps(r, r), _mm256_add_ps(r, _mm256_set1_ps(1.0f)));
+  const __m256 r2 = _mm256_mul_ps(r, r);  // Estrin, as exp_scalar
+  const __m256 a = _mm256_fmadd_ps(_mm256_set1_ps(p0), r, _mm256_set1_ps(p1));
+  const __m256 b = _mm256_fmadd_ps(_mm256_set1_ps(p2), r, _mm256_set1_ps(p3));
+  const __m256 c = _mm256_fmadd_ps(_mm256_set1_ps(p4), r, _mm256_set1_ps(p5));
+  const __m256 p = _mm256_fmadd_ps(_mm256_fmadd_ps(a, r2, b), r2, c);
+  return _mm256_fmadd_ps(p, r2, _mm256_add_ps(r, _mm256_set1_ps(1.0f)));
 }
 
 /// exp of 8 floats. The clamps keep a NaN (min/max return their second operand on NaN).
