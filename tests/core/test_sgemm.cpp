@@ -6,8 +6,10 @@
 
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <cmath>
 #include <random>
+#include <thread>
 #include <vector>
 
 #if GRPO_HAVE_X86_SIMD
@@ -96,6 +98,25 @@ TEST_CASE("sgemm: k = 0 zeroes C or leaves it; empty m or n does nothing", "[sge
   CHECK(c == std::vector<float>(6, 0.f));
   REQUIRE(grpo::gemm::sgemm(0, 3, 4, {&one, 1, 1}, {&one, 1, 1}, nullptr, 3, false));
   REQUIRE(grpo::gemm::sgemm(2, 0, 4, {&one, 1, 1}, {&one, 1, 1}, nullptr, 3, false));
+}
+
+TEST_CASE("sgemm: packing buffers that cannot be allocated give false and leave C untouched", "[sgemm][errors]") {
+  if (!grpo::simd::has_avx2()) {
+    WARN("no AVX2 on this CPU: sgemm is not used");
+    return;
+  }
+  namespace d = grpo::gemm::detail;
+  const d::scratch_allocator saved = d::scratch_alloc;
+  d::scratch_alloc = [](std::size_t, std::size_t) -> void* { return nullptr; };
+  bool ok = true, untouched = false;
+  std::thread([&] {  // a new thread: its (thread_local) buffers are not allocated yet
+    std::vector<float> a(6 * 8, 1.f), b(8 * 16, 1.f), c(6 * 16, 7.f);
+    ok = grpo::gemm::sgemm(6, 16, 8, {a.data(), 8, 1}, {b.data(), 16, 1}, c.data(), 16, false);
+    untouched = std::all_of(c.begin(), c.end(), [](float x) { return x == 7.f; });
+  }).join();
+  d::scratch_alloc = saved;
+  CHECK_FALSE(ok);
+  CHECK(untouched);
 }
 
 #endif  // GRPO_HAVE_X86_SIMD

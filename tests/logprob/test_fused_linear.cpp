@@ -9,6 +9,7 @@
 
 #include <cmath>
 #include <random>
+#include <thread>
 #include <vector>
 
 namespace ref = grpo_test::logprob_ref;
@@ -113,6 +114,34 @@ TEST_CASE("fused linear: a caller workspace gives the same result as an owned on
   CHECK(s.kind() == grpo::errc::out_of_memory);
   CHECK(s.input() == "workspace");
 }
+
+#if GRPO_HAVE_X86_SIMD
+TEST_CASE("fused linear: GEMM packing buffers that cannot be allocated are errc::out_of_memory", "[fused_linear][errors]") {
+  if (!grpo::simd::has_avx2()) {
+    WARN("no AVX2 on this CPU: the GEMM is Eigen's, which allocates nothing here");
+    return;
+  }
+  const auto p = make(9, 8, 50, 4);
+  namespace d = grpo::gemm::detail;
+  const d::scratch_allocator saved = d::scratch_alloc;
+  d::scratch_alloc = [](std::size_t, std::size_t) -> void* { return nullptr; };
+  grpo::status fwd, bwd;
+  // a new thread leads its own OpenMP team, so its buffers and at least its own slice's are new
+  std::thread([&] {
+    std::vector<float> logp(9), lse(9), g(9, 1.f), dh(9 * 8), dw(50 * 8);
+    fwd = grpo::logprob::fused_linear_forward(p.hidden.data(), p.weight.data(), p.n, p.h, p.v, p.targets.data(), {},
+                                              logp.data(), nullptr, lse.data());
+    std::fill(lse.begin(), lse.end(), 0.f);
+    bwd = grpo::logprob::fused_linear_backward(p.hidden.data(), p.weight.data(), p.n, p.h, p.v, p.targets.data(), {},
+                                               lse.data(), g.data(), dh.data(), dw.data());
+  }).join();
+  d::scratch_alloc = saved;
+  CHECK(fwd.kind() == grpo::errc::out_of_memory);
+  CHECK(fwd.input() == "workspace");
+  CHECK(bwd.kind() == grpo::errc::out_of_memory);
+  CHECK(bwd.input() == "workspace");
+}
+#endif
 
 TEST_CASE("fused linear: the float64 reference gradient matches finite differences", "[fused_linear][fd]") {
   // L = Σ_t a_t·logp_t + b_t·H_t with z = h·Wᵀ, perturbing h and W in double

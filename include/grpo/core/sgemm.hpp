@@ -39,6 +39,13 @@ namespace detail {
 inline constexpr index_t MR = 6, NR = 16;      // micro-tile (12 accumulators of 8 floats)
 inline constexpr index_t KC = 256, MC = 120, NC = 2048;  // cache blocks: A block in L2, B panel in L1
 
+/// The allocator of the packing buffers: std::aligned_alloc. A test may swap in one that fails,
+/// to check that the failure is reported (set it before any GEMM runs, never during one).
+using scratch_allocator = void* (*)(std::size_t alignment, std::size_t bytes);
+inline scratch_allocator scratch_alloc = [](std::size_t alignment, std::size_t bytes) -> void* {
+  return std::aligned_alloc(alignment, bytes);
+};
+
 /// A 64-byte aligned scratch buffer per thread, grown on demand.
 struct scratch {
   struct free_deleter {
@@ -49,7 +56,7 @@ struct scratch {
   float* get(index_t n) {  // nullptr when the allocation fails
     if (n > size) {
       const std::size_t bytes = (static_cast<std::size_t>(n) * sizeof(float) + 63) & ~std::size_t{63};
-      mem.reset(static_cast<float*>(std::aligned_alloc(64, bytes)));
+      mem.reset(static_cast<float*>(scratch_alloc(64, bytes)));
       size = mem ? n : 0;
     }
     return mem.get();
