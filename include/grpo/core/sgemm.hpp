@@ -1,6 +1,6 @@
 #pragma once
 // A single-precision GEMM for x86-64 with AVX2 + FMA, single-threaded (callers split the work
-// across threads), used by the CPU fused-linear log-prob: 1.4–1.6× Eigen's GEMM on one core of
+// across threads), used by the CPU fused-linear log-prob: 1.1–1.6× Eigen's GEMM on one core of
 // the 2-core test machine (`bench_logprob --benchmark_filter=gemm`, docs/performance.md):
 //
 //   C = A·B   or   C += A·B,   A: m×k, B: k×n, C: m×n row-major with leading dimension ldc,

@@ -156,7 +156,7 @@ struct strided {
 };
 
 /// C = A·B, or C += A·B when `accumulate`: A m×k, B k×n, C row-major with leading dimension ldc.
-/// With AVX2 the GEMM of grpo/core/sgemm.hpp (about 1.3× Eigen's here, docs/performance.md),
+/// With AVX2 the GEMM of grpo/core/sgemm.hpp (1.1–1.6× Eigen's here, docs/performance.md),
 /// else Eigen's. Single-threaded; false when sgemm's packing buffers cannot be allocated.
 inline bool matmul(bool avx2, index_t m, index_t n, index_t k, strided A, strided B, float* C, index_t ldc,
                    bool accumulate) {
