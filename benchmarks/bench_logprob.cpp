@@ -107,12 +107,8 @@ void BM_logsoftmax_fwd_vs_read(benchmark::State& st) {
     ratios.push_back(t_fwd / t_read);
     read_bps.push_back(static_cast<double>(bytes) / t_read);
   }
-  auto median = [](std::vector<double> x) {
-    std::sort(x.begin(), x.end());
-    return x.empty() ? 0.0 : x[x.size() / 2];
-  };
-  st.counters["floor_ratio"] = median(ratios);
-  st.counters["read_bytes_per_second"] = median(read_bps);
+  st.counters["floor_ratio"] = grpo_bench::median(ratios);
+  st.counters["read_bytes_per_second"] = grpo_bench::median(read_bps);
   st.SetBytesProcessed(st.iterations() * static_cast<index_t>(bytes));
 }
 
@@ -362,9 +358,7 @@ int run_tool(int argc, char** argv) {
     return 2;
   }
   write_bin(dir + "/ours_logp.bin", logp.data(), un);
-  std::vector<double> sorted = ms;
-  std::sort(sorted.begin(), sorted.end());
-  std::printf("{\"op\": \"%s\", \"median_ms\": %.4f, \"times_ms\": [", op.c_str(), sorted[sorted.size() / 2]);
+  std::printf("{\"op\": \"%s\", \"median_ms\": %.4f, \"times_ms\": [", op.c_str(), grpo_bench::median(ms));
   for (std::size_t i = 0; i < ms.size(); ++i) std::printf("%s%.4f", i ? ", " : "", ms[i]);
   std::printf("]}\n");
   return 0;

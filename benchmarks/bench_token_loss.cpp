@@ -186,8 +186,7 @@ void BM_token_loss_vs_floor(benchmark::State& st) {
     st.SetIterationTime(fused);
     ratios.push_back(fused / std::chrono::duration<double>(t1 - t0).count());
   }
-  std::sort(ratios.begin(), ratios.end());
-  st.counters["floor_ratio"] = ratios.empty() ? 0.0 : ratios[ratios.size() / 2];
+  st.counters["floor_ratio"] = grpo_bench::median(ratios);
   set_bytes(st);
 }
 
@@ -249,10 +248,9 @@ int run_tool(int argc, char** argv) {
                                   grpo::exec::parallel{}, grpo::local_reduction{}, {ws.data(), ws.size()});
     if (!s.ok()) throw std::runtime_error(s.message());
   });
-  std::sort(ms.begin(), ms.end());
   write_bin(dir + "/ours_loss.bin", &r.loss, 1);
   write_bin(dir + "/ours_dlogp.bin", dlogp.data(), size);
-  std::printf("{\"op\": \"token_loss_fwd_bwd\", \"median_ms\": %.6f}\n", ms[ms.size() / 2]);
+  std::printf("{\"op\": \"token_loss_fwd_bwd\", \"median_ms\": %.6f}\n", grpo_bench::median(ms));
   return 0;
 }
 

@@ -4,6 +4,7 @@
 // Google Benchmark main both programs fall through to.
 #include <benchmark/benchmark.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstring>
 #include <fstream>
@@ -43,6 +44,13 @@ template <class T>
 void write_bin(const std::string& path, const T* p, std::size_t count) {
   std::ofstream f(path, std::ios::binary);
   f.write(reinterpret_cast<const char*>(p), static_cast<std::streamsize>(count * sizeof(T)));
+}
+
+/// The median of x (the upper one of the middle two for an even count; 0 for none).
+inline double median(std::vector<double> x) {
+  if (x.empty()) return 0.0;
+  std::sort(x.begin(), x.end());
+  return x[x.size() / 2];
 }
 
 /// Wall time of each of `reps` calls of f, in ms.

@@ -14,7 +14,6 @@
 
 namespace {
 
-
 enum class kind { normalized_bessel, normalized_population, mean_only, rloo };
 
 __global__ void groups_kernel(kind k, const float* r, const grpo::index_t* offsets, grpo::index_t P,

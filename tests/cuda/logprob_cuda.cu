@@ -32,7 +32,6 @@ void expect(bool ok, const std::string& what) {
   }
 }
 
-
 void require(const grpo::status& s, const char* what) {
   if (!s.ok()) {
     std::printf("FAIL: %s: %s\n", what, s.message().c_str());
@@ -310,7 +309,6 @@ __global__ void fill_random(bf16* p, index_t n, unsigned seed, float scale) {
     p[i] = __float2bfloat16_rn((static_cast<float>(x & 0xffffff) / 16777216.0f - 0.5f) * scale);
   }
 }
-
 
 void timings(cublasHandle_t handle) {
   cudaDeviceProp prop{};

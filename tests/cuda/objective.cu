@@ -25,7 +25,6 @@ namespace {
 int failures = 0;
 int checks = 0;
 
-
 template <class T>
 T* to_device(const std::vector<T>& h) {
   T* d = nullptr;
@@ -187,7 +186,6 @@ void check_validation() {
   ++checks;
   failures += ok ? 0 : 1;
 }
-
 
 void time_token_loss(grpo::index_t N, grpo::index_t T) {
   const std::size_t n = std::size_t(N * T);

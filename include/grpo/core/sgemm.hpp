@@ -23,16 +23,21 @@
 #include <cstdlib>
 #include <memory>
 
-#if GRPO_HAVE_X86_SIMD
-
 namespace grpo::gemm {
 
-/// A read-only strided matrix view: element (i, j) at data[i·rs + j·cs].
+/// A read-only strided matrix view: element (i, j) at data[i·rs + j·cs] (a transpose is a swap
+/// of the strides). Defined on every platform: the fused linear passes it to Eigen's GEMM too.
 struct cview {
   const float* data;
   index_t rs, cs;
   float operator()(index_t i, index_t j) const { return data[i * rs + j * cs]; }
 };
+
+}  // namespace grpo::gemm
+
+#if GRPO_HAVE_X86_SIMD
+
+namespace grpo::gemm {
 
 namespace detail {
 

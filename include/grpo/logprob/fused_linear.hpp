@@ -148,20 +148,13 @@ void parallel_slices(index_t n, F&& f) {
 #endif
 }
 
-/// A read-only strided matrix: element (i, j) at data[i·rs + j·cs] (a transpose is a swap of
-/// the strides).
-struct strided {
-  const float* data;
-  index_t rs, cs;
-};
-
 /// C = A·B, or C += A·B when `accumulate`: A m×k, B k×n, C row-major with leading dimension ldc.
 /// With AVX2 the GEMM of grpo/core/sgemm.hpp (1.1–1.6× Eigen's here, docs/performance.md),
 /// else Eigen's. Single-threaded; false when sgemm's packing buffers cannot be allocated.
-inline bool matmul(bool avx2, index_t m, index_t n, index_t k, strided A, strided B, float* C, index_t ldc,
+inline bool matmul(bool avx2, index_t m, index_t n, index_t k, gemm::cview A, gemm::cview B, float* C, index_t ldc,
                    bool accumulate) {
 #if GRPO_HAVE_X86_SIMD
-  if (avx2) return gemm::sgemm(m, n, k, {A.data, A.rs, A.cs}, {B.data, B.rs, B.cs}, C, ldc, accumulate);
+  if (avx2) return gemm::sgemm(m, n, k, A, B, C, ldc, accumulate);
 #endif
   (void)avx2;
   using smap = Eigen::Map<const row_major, 0, Eigen::Stride<Eigen::Dynamic, Eigen::Dynamic>>;
@@ -175,7 +168,7 @@ inline bool matmul(bool avx2, index_t m, index_t n, index_t k, strided A, stride
 
 /// matmul over one slice per OpenMP thread (parallel_slices) of C's columns [0, n): slice
 /// (lo, cnt) multiplies A by B's columns lo.. and writes C's columns lo... False if any failed.
-inline bool matmul_cols(bool avx2, index_t m, index_t n, index_t k, strided A, strided B, float* C, index_t ldc,
+inline bool matmul_cols(bool avx2, index_t m, index_t n, index_t k, gemm::cview A, gemm::cview B, float* C, index_t ldc,
                         bool accumulate) {
   std::atomic<bool> ok{true};
   parallel_slices(n, [&](index_t lo, index_t cnt) {
@@ -186,7 +179,7 @@ inline bool matmul_cols(bool avx2, index_t m, index_t n, index_t k, strided A, s
 
 /// matmul over one slice per OpenMP thread of C's rows [0, m): slice (lo, cnt) multiplies A's
 /// rows lo.. by B and writes C's rows lo... False if any failed.
-inline bool matmul_rows(bool avx2, index_t m, index_t n, index_t k, strided A, strided B, float* C, index_t ldc,
+inline bool matmul_rows(bool avx2, index_t m, index_t n, index_t k, gemm::cview A, gemm::cview B, float* C, index_t ldc,
                         bool accumulate) {
   std::atomic<bool> ok{true};
   parallel_slices(m, [&](index_t lo, index_t cnt) {
