@@ -1,16 +1,21 @@
 // Hot path 1: the GRPO token loss, forward + backward, at 524,288 tokens (N = 512, T = 1024).
 //
-//   fused/parallel   grpo::evaluate with exec::parallel (AVX2 row kernel, OpenMP threads)
-//   fused/serial     the same on one thread
-//   scalar/serial    the scalar body (exec::serial{false}): what the kernel replaces
+//   fused/parallel   grpo::evaluate, the default: validated in the pass, exec::parallel (AVX2
+//                    lanes, OpenMP threads)
+//   unchecked/...    grpo::evaluate(grpo::unchecked, ...): no per-token checks
+//   fused/serial     the default on one thread
+//   scalar/serial    scalar float lanes (exec::serial{.vectorize = false})
 //   naive            the library's own multi-pass path, written the way an eager framework runs
 //                    it: one array per intermediate (ratio, clipped ratio, surrogate, KL, ...)
 //   floor            the memory floor: read logp, old, ref and the mask, write dL/dlogp
 //                    (13 B read + 4 B written per token), OpenMP threads
+//   vs_floor/<preset>  the floor and a preset's default pass alternately in one loop: the median
+//                    of time(pass) / time(floor), for one preset of every family
 // `bench_token_loss --tool=token_loss_fwd_bwd --dir=D --tokens=N --hidden=T --reps=R` is the
 // our-side worker of benchmarks/compare_torch.py: it reads D/{logp,old,ref,adv,mask}.bin, runs
-// TRL's "grpo" loss (grpo::presets::trl::grpo(), k3 with β = 0.04) R times with exec::parallel,
-// writes D/ours_loss.bin and D/ours_dlogp.bin, and prints {"op", "median_ms"} as JSON.
+// TRL's "grpo" loss (grpo::presets::trl::grpo(), k3 with β = 0.04) R times with the default
+// (validated) call, writes D/ours_loss.bin and D/ours_dlogp.bin, and prints {"op", "median_ms",
+// "unchecked_median_ms"} as JSON.
 //
 // Every case reports bytes_per_second for the same 17 B/token, so the ratio to `floor` is the
 // fraction of the achievable bandwidth. The objective is TRL's dapo with the k3 KL (β = 0.04).
@@ -39,7 +44,7 @@ namespace {
 constexpr grpo::index_t N = 512, T = 1024;
 
 struct inputs {
-  std::vector<float> logp, old, ref, adv, grad;
+  std::vector<float> logp, old, ref, adv, grad, entropy;
   std::vector<std::uint8_t> mask;
   inputs() {
     const std::size_t n = std::size_t(N * T);
@@ -50,10 +55,12 @@ struct inputs {
     ref.resize(n);
     mask.resize(n);
     grad.resize(n);
+    entropy.resize(n);
     for (std::size_t k = 0; k < n; ++k) {
       logp[k] = -std::abs(g(rng)) - 0.05f;
       old[k] = logp[k] + 0.1f * g(rng);
       ref[k] = logp[k] + 0.1f * g(rng);
+      entropy[k] = std::abs(g(rng));
       mask[k] = (k % std::size_t(T)) < std::size_t(T) - (k / std::size_t(T)) % 200;  // ragged tails
     }
     adv.resize(std::size_t(N));
@@ -88,25 +95,27 @@ void set_bytes(benchmark::State& st) {
   st.counters["tokens"] = double(N * T);
 }
 
-template <class Exec>
+template <bool Validated, class Exec>
 void run_fused(benchmark::State& st, Exec exec) {
   auto& d = data();
   const auto obj = objective();
   const auto b = d.batch();
-  std::vector<unsigned char> ws(grpo::workspace_bytes(obj, N));
+  std::vector<unsigned char> ws(grpo::workspace_bytes(exec, obj, N, T));
+  exec.ws = {ws.data(), ws.size()};
   grpo::objective_result r;
   for (auto _ : st) {
-    const auto s = grpo::evaluate(grpo::unchecked, obj, b, grpo::gradient_out<float>{d.grad.data()}, r,
-                                  exec, grpo::local_reduction{}, {ws.data(), ws.size()});
+    const auto s = Validated ? grpo::evaluate(obj, b, grpo::gradient_out<float>{d.grad.data()}, r, exec)
+                             : grpo::evaluate(grpo::unchecked, obj, b, grpo::gradient_out<float>{d.grad.data()}, r, exec);
     benchmark::DoNotOptimize(r.loss);
     if (!s.ok()) st.SkipWithError(s.message().c_str());
   }
   set_bytes(st);
 }
 
-void BM_token_loss_fused_parallel(benchmark::State& st) { run_fused(st, grpo::exec::parallel{}); }
-void BM_token_loss_fused_serial(benchmark::State& st) { run_fused(st, grpo::exec::serial{}); }
-void BM_token_loss_scalar_serial(benchmark::State& st) { run_fused(st, grpo::exec::serial{false}); }
+void BM_token_loss_fused_parallel(benchmark::State& st) { run_fused<true>(st, grpo::exec::parallel{}); }
+void BM_token_loss_unchecked_parallel(benchmark::State& st) { run_fused<false>(st, grpo::exec::parallel{}); }
+void BM_token_loss_fused_serial(benchmark::State& st) { run_fused<true>(st, grpo::exec::serial{}); }
+void BM_token_loss_scalar_serial(benchmark::State& st) { run_fused<true>(st, grpo::exec::serial{.vectorize = false}); }
 
 /// The multi-pass formulation: every intermediate is a full [N, T] array, as in eager PyTorch.
 struct naive_pass {
@@ -163,14 +172,19 @@ void BM_token_loss_floor(benchmark::State& st) {
   set_bytes(st);
 }
 
-/// The floor pass and the fused parallel pass, one after the other in every iteration, so that
-/// both see the same state of a shared, noisy machine: reports the median over iterations of
-/// time(fused) / time(floor). The time reported is the fused pass's alone.
-void BM_token_loss_vs_floor(benchmark::State& st) {
+/// The floor pass and a preset's pass, one after the other in every iteration, so that both see
+/// the same state of a shared, noisy machine: reports the median over iterations of
+/// time(pass) / time(floor). The time reported is the pass's alone. The batch carries the entropy
+/// and sampler log-probs too, for the presets that read them (they are not counted in the 17 B).
+template <bool Validated, class O>
+void vs_floor(benchmark::State& st, O obj) {
   auto& d = data();
-  const auto obj = objective();
-  const auto b = d.batch();
-  std::vector<unsigned char> ws(grpo::workspace_bytes(obj, N));
+  auto b = d.batch();
+  b.entropy = d.entropy.data();
+  b.sampler_logp = d.old.data();
+  grpo::exec::parallel exec;
+  std::vector<unsigned char> ws(grpo::workspace_bytes(exec, obj, N, T));
+  exec.ws = {ws.data(), ws.size()};
   grpo::objective_result r;
   std::vector<double> ratios;
   using clock = std::chrono::steady_clock;
@@ -178,8 +192,8 @@ void BM_token_loss_vs_floor(benchmark::State& st) {
     const auto t0 = clock::now();
     floor_pass(d);
     const auto t1 = clock::now();
-    const auto s = grpo::evaluate(grpo::unchecked, obj, b, grpo::gradient_out<float>{d.grad.data()}, r,
-                                  grpo::exec::parallel{}, grpo::local_reduction{}, {ws.data(), ws.size()});
+    const auto s = Validated ? grpo::evaluate(obj, b, grpo::gradient_out<float>{d.grad.data()}, r, exec)
+                             : grpo::evaluate(grpo::unchecked, obj, b, grpo::gradient_out<float>{d.grad.data()}, r, exec);
     const auto t2 = clock::now();
     if (!s.ok()) st.SkipWithError(s.message().c_str());
     const double fused = std::chrono::duration<double>(t2 - t1).count();
@@ -188,6 +202,27 @@ void BM_token_loss_vs_floor(benchmark::State& st) {
   }
   st.counters["floor_ratio"] = grpo_bench::median(ratios);
   set_bytes(st);
+}
+
+void BM_token_loss_vs_floor(benchmark::State& st) { vs_floor<true>(st, objective()); }
+void BM_token_loss_unchecked_vs_floor(benchmark::State& st) { vs_floor<false>(st, objective()); }
+
+namespace p = grpo::presets;
+void BM_vs_floor_trl_grpo(benchmark::State& st) { vs_floor<true>(st, p::trl::grpo()); }
+void BM_vs_floor_trl_cispo(benchmark::State& st) { vs_floor<true>(st, p::trl::cispo()); }
+void BM_vs_floor_trl_sapo(benchmark::State& st) { vs_floor<true>(st, p::trl::sapo()); }
+void BM_vs_floor_trl_luspo(benchmark::State& st) { vs_floor<true>(st, p::trl::luspo()); }
+void BM_vs_floor_verl_gspo(benchmark::State& st) { vs_floor<true>(st, p::verl::gspo()); }
+void BM_vs_floor_verl_dual_clip(benchmark::State& st) { vs_floor<true>(st, p::verl::vanilla<grpo::aggregation::seq_mean_token_mean>(0.001)); }
+void BM_vs_floor_verl_gpg(benchmark::State& st) { vs_floor<true>(st, p::verl::gpg()); }
+void BM_vs_floor_openrlhf_ppo_k3(benchmark::State& st) { vs_floor<true>(st, p::openrlhf::ppo<grpo::kl::k3>(0.01)); }
+void BM_vs_floor_liger_dapo(benchmark::State& st) { vs_floor<true>(st, p::liger::dapo()); }
+void BM_vs_floor_entropy_corrections(benchmark::State& st) {
+  auto o = grpo::objective<grpo::ratio::token, grpo::surrogate::ppo_clip, grpo::kl::k3, grpo::aggregation::token_mean,
+                           grpo::correction::entropy_bonus, grpo::correction::sampler_mismatch>{};
+  o.beta = 0.04;
+  o.corrections.template get<grpo::correction::entropy_bonus>().coef = 0.01;
+  vs_floor<true>(st, o);
 }
 
 /// Once, before timing: the naive pass and the fused pass agree (else the comparison is moot).
@@ -213,10 +248,23 @@ bool agree() {
 
 BENCHMARK(BM_token_loss_floor)->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(BM_token_loss_vs_floor)->Unit(benchmark::kMillisecond)->UseManualTime()->Iterations(400);
+BENCHMARK(BM_token_loss_unchecked_vs_floor)->Unit(benchmark::kMillisecond)->UseManualTime()->Iterations(400);
 BENCHMARK(BM_token_loss_fused_parallel)->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(BM_token_loss_unchecked_parallel)->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(BM_token_loss_fused_serial)->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(BM_token_loss_scalar_serial)->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(BM_token_loss_naive)->Unit(benchmark::kMillisecond)->UseRealTime();
+#define GRPO_VS_FLOOR(f) BENCHMARK(f)->Unit(benchmark::kMillisecond)->UseManualTime()->Iterations(100)
+GRPO_VS_FLOOR(BM_vs_floor_trl_grpo);
+GRPO_VS_FLOOR(BM_vs_floor_trl_cispo);
+GRPO_VS_FLOOR(BM_vs_floor_trl_sapo);
+GRPO_VS_FLOOR(BM_vs_floor_trl_luspo);
+GRPO_VS_FLOOR(BM_vs_floor_verl_gspo);
+GRPO_VS_FLOOR(BM_vs_floor_verl_dual_clip);
+GRPO_VS_FLOOR(BM_vs_floor_verl_gpg);
+GRPO_VS_FLOOR(BM_vs_floor_openrlhf_ppo_k3);
+GRPO_VS_FLOOR(BM_vs_floor_liger_dapo);
+GRPO_VS_FLOOR(BM_vs_floor_entropy_corrections);
 
 using grpo_bench::arg;
 using grpo_bench::read_bin;
@@ -238,19 +286,28 @@ int run_tool(int argc, char** argv) {
   auto obj = grpo::presets::trl::grpo();
   obj.beta = 0.04;
   std::vector<float> dlogp(size);
-  std::vector<unsigned char> ws(grpo::workspace_bytes(obj, n));
+  grpo::exec::parallel exec;
+  std::vector<unsigned char> ws(grpo::workspace_bytes(exec, obj, n, t));
+  exec.ws = {ws.data(), ws.size()};
   grpo::objective_result r;
-  // validated once; the timed calls skip validation, as PyTorch's side has none
-  const auto checked = grpo::evaluate(obj, b, grpo::gradient_out<float>{dlogp.data()}, r);
-  if (!checked.ok()) throw std::runtime_error(checked.message());
-  std::vector<double> ms = time_reps(reps, [&] {
-    const auto s = grpo::evaluate(grpo::unchecked, obj, b, grpo::gradient_out<float>{dlogp.data()}, r,
-                                  grpo::exec::parallel{}, grpo::local_reduction{}, {ws.data(), ws.size()});
-    if (!s.ok()) throw std::runtime_error(s.message());
-  });
+  // the default call (validated in the pass) and, for reference, the unchecked one, alternately
+  std::vector<double> ms, ms_unchecked;
+  for (int rep = 0; rep < reps; ++rep) {
+    const auto one = [&](auto&& call, std::vector<double>& out) {
+      const auto v = time_reps(1, [&] {
+        const grpo::status s = call();
+        if (!s.ok()) throw std::runtime_error(s.message());
+      });
+      out.push_back(v[0]);
+    };
+    one([&] { return grpo::evaluate(obj, b, grpo::gradient_out<float>{dlogp.data()}, r, exec); }, ms);
+    one([&] { return grpo::evaluate(grpo::unchecked, obj, b, grpo::gradient_out<float>{dlogp.data()}, r, exec); },
+        ms_unchecked);
+  }
   write_bin(dir + "/ours_loss.bin", &r.loss, 1);
   write_bin(dir + "/ours_dlogp.bin", dlogp.data(), size);
-  std::printf("{\"op\": \"token_loss_fwd_bwd\", \"median_ms\": %.6f}\n", grpo_bench::median(ms));
+  std::printf("{\"op\": \"token_loss_fwd_bwd\", \"median_ms\": %.6f, \"unchecked_median_ms\": %.6f}\n",
+              grpo_bench::median(ms), grpo_bench::median(ms_unchecked));
   return 0;
 }
 

@@ -33,6 +33,6 @@ int main() {
                                       result, grpo::exec::parallel{}));
 
   std::printf("loss %.6f  clip-high %.3f  kl %.6f  tokens %.0f  dL/dlogp[0] %.6f\n", result.loss,
-              result.stats.clip_fraction_high, result.stats.kl_mean, result.stats.token_count,
+              result.stats["clip_high"], result.stats["kl"], result.stats.token_count,
               dlogp[0]);
 }

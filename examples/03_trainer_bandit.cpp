@@ -61,8 +61,8 @@ int main() {
   cfg.group_size = 8;
   cfg.sampling = {1.0, 0, 1.0, /*max_new_tokens=*/1, /*stop_token=*/-1};
   cfg.mask_truncated = false;  // a one-token completion never ends with a stop token
-  cfg.beta = 0.0;              // no reference model needed
   cfg.adamw.lr = 0.05;
+  // trl::grpo() has beta = 0 (TRL's default): no reference model needed.
   grpo::train::trainer trainer(policy, env, grpo::group_normalized{}, grpo::presets::trl::grpo(), cfg);
 
   std::printf("step  sampled reward  exact E[r]\n");

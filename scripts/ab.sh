@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # A/B timing of two versions of the library on the hot paths, in one program: the token loss
-# (TRL's grpo, serial and parallel, 512×1024 and 4096×128) and the bf16 log-softmax forward.
+# (TRL's grpo, serial and parallel, default (validated) and unchecked, 512×1024 and 4096×128) and
+# the bf16 log-softmax forward.
 #   scripts/ab.sh REV_A [REV_B] [REPS]    REV_B defaults to the working tree ("."), REPS to 400
 # Each version's include/ is compiled into its own object with the namespace renamed
 # (-Dgrpo=grpo_va / grpo_vb, benchmarks/ab/variant.cpp), and benchmarks/ab/main.cpp calls a and

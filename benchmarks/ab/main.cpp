@@ -13,9 +13,9 @@
 #include <vector>
 
 double token_loss_a(long, long, const float*, const float*, const float*, const std::uint8_t*, const float*, float*,
-                    double*, bool);
+                    double*, bool, bool);
 double token_loss_b(long, long, const float*, const float*, const float*, const std::uint8_t*, const float*, float*,
-                    double*, bool);
+                    double*, bool, bool);
 double logsoftmax_bf16_a(long, long, const std::uint16_t*, const std::int64_t*, float*, float*);
 double logsoftmax_bf16_b(long, long, const std::uint16_t*, const std::int64_t*, float*, float*);
 
@@ -43,7 +43,7 @@ void print(const std::string& name, const summary& s, double max_diff) {
 
 // TRL's grpo loss on n sequences of t tokens, completion lengths uniform in [1, t] (the inputs
 // of compare_torch.py's token-loss case)
-void token_loss(long n, long t, int reps, bool parallel) {
+void token_loss(long n, long t, int reps, bool parallel, bool validated) {
   std::mt19937 rng(12345);
   std::normal_distribution<float> normal(0.f, 1.f);
   std::uniform_int_distribution<long> length(1, t);
@@ -64,12 +64,13 @@ void token_loss(long n, long t, int reps, bool parallel) {
   std::vector<double> ta, tb;
   double la = 0, lb = 0;
   for (int r = 0; r < reps; ++r) {
-    ta.push_back(token_loss_a(n, t, logp.data(), old.data(), ref.data(), mask.data(), adv.data(), ga.data(), &la, parallel));
-    tb.push_back(token_loss_b(n, t, logp.data(), old.data(), ref.data(), mask.data(), adv.data(), gb.data(), &lb, parallel));
+    ta.push_back(token_loss_a(n, t, logp.data(), old.data(), ref.data(), mask.data(), adv.data(), ga.data(), &la, parallel, validated));
+    tb.push_back(token_loss_b(n, t, logp.data(), old.data(), ref.data(), mask.data(), adv.data(), gb.data(), &lb, parallel, validated));
   }
   double diff = std::fabs(la - lb);
   for (std::size_t k = 0; k < size; ++k) diff = std::max(diff, double(std::fabs(ga[k] - gb[k])));
-  print("token loss " + std::to_string(n) + "x" + std::to_string(t) + (parallel ? " parallel" : " serial"),
+  print("token loss " + std::to_string(n) + "x" + std::to_string(t) + (parallel ? " parallel" : " serial") +
+            (validated ? "" : " unchecked"),
         summarize(ta, tb), diff);
 }
 
@@ -101,10 +102,12 @@ void logsoftmax_bf16(long n, long v, int reps) {
 
 int main(int argc, char** argv) {
   const int reps = argc > 1 ? std::atoi(argv[1]) : 400;
-  token_loss(512, 1024, reps, false);
-  token_loss(4096, 128, reps, false);
-  token_loss(512, 1024, reps, true);
-  token_loss(4096, 128, reps, true);
+  for (bool validated : {true, false}) {
+    token_loss(512, 1024, reps, false, validated);
+    token_loss(4096, 128, reps, false, validated);
+    token_loss(512, 1024, reps, true, validated);
+    token_loss(4096, 128, reps, true, validated);
+  }
   logsoftmax_bf16(256, 32768, std::max(10, reps / 10));
   logsoftmax_bf16(64, 151936, std::max(10, reps / 10));
   return 0;

@@ -156,15 +156,17 @@ void check_log_softmax_errors() {
   dy.upload(y);
   z[25] = NAN;
   dz.upload(z);
-  s = grpo::logprob::cuda_selective_log_softmax_forward(dz.p, {4, 10}, dy.p, 1.0f, dlogp.p, nullptr, nullptr, ws.p,
-                                                        nullptr);
-  expect(s.kind() == grpo::errc::non_finite && s.index() == 2, "a NaN logit is reported with its row: " + s.message());
-  s = grpo::logprob::cuda_selective_log_softmax_forward(dz.p, {4, 10}, dy.p, 0.0f, dlogp.p, nullptr, nullptr, ws.p,
-                                                        nullptr);
-  expect(s.kind() == grpo::errc::bad_config, "zero temperature rejected");
-  s = grpo::logprob::cuda_selective_log_softmax_forward(dz.p, {4, 10}, dy.p, 1.0f, dlogp.p, nullptr, nullptr, nullptr,
-                                                        nullptr);
-  expect(s.kind() == grpo::errc::null_pointer && s.input() == "workspace", "missing workspace rejected");
+  // (a new status each time: nvcc reports a [[nodiscard]] class's assignment as a discarded value)
+  const auto nan_logit = grpo::logprob::cuda_selective_log_softmax_forward(dz.p, {4, 10}, dy.p, 1.0f, dlogp.p, nullptr,
+                                                                           nullptr, ws.p, nullptr);
+  expect(nan_logit.kind() == grpo::errc::non_finite && nan_logit.index() == 2,
+         "a NaN logit is reported with its row: " + nan_logit.message());
+  const auto zero_tau = grpo::logprob::cuda_selective_log_softmax_forward(dz.p, {4, 10}, dy.p, 0.0f, dlogp.p, nullptr,
+                                                                          nullptr, ws.p, nullptr);
+  expect(zero_tau.kind() == grpo::errc::bad_config, "zero temperature rejected");
+  const auto no_ws = grpo::logprob::cuda_selective_log_softmax_forward(dz.p, {4, 10}, dy.p, 1.0f, dlogp.p, nullptr,
+                                                                       nullptr, nullptr, nullptr);
+  expect(no_ws.kind() == grpo::errc::null_pointer && no_ws.input() == "workspace", "missing workspace rejected");
 }
 
 void check_fused_linear(index_t n, index_t h, index_t v, index_t tc, index_t vc, float tau, bool entropy_grad,

@@ -52,7 +52,7 @@ void compare(const O& obj, Policy policy, bool bitwise) {
     std::vector<double> g_serial(std::size_t(N * T)), g_thrust(std::size_t(N * T), std::nan(""));
     grpo::objective_result want, got;
     REQUIRE(grpo::evaluate(obj, d.view(), grpo::gradient_out<double>{g_serial.data()}, want).ok());
-    std::vector<unsigned char> ws(grpo::objective_workspace_bytes(N));
+    std::vector<unsigned char> ws(grpo::workspace_bytes(grpo::exec::on_thrust(policy, {}), obj, N, T));
     REQUIRE(grpo::evaluate(obj, d.view(), grpo::gradient_out<double>{g_thrust.data()}, got,
                            grpo::exec::on_thrust(policy, {ws.data(), ws.size()}))
                 .ok());
@@ -64,8 +64,11 @@ void compare(const O& obj, Policy policy, bool bitwise) {
       for (std::size_t k = 0; k < g_serial.size(); ++k) CHECK(g_thrust[k] == g_serial[k]);
     }
     CHECK(got.stats.token_count == want.stats.token_count);
-    CHECK(got.stats.clip_fraction_high == Approx(want.stats.clip_fraction_high));
-    CHECK(got.stats.ratio_max == want.stats.ratio_max);
+    REQUIRE(got.stats.size == want.stats.size);
+    for (const auto& e : want.stats) {
+      INFO(e.name());
+      CHECK(got.stats[e.name()] == Approx(e.value).epsilon(1e-12).margin(1e-15));
+    }
   }
 }
 
@@ -77,6 +80,8 @@ TEST_CASE("thrust::cpp backend is bitwise equal to exec::serial", "[thrust]") {
   compare(dapo, thrust::cpp::par, true);
   compare(grpo::presets::trl::luspo(), thrust::cpp::par, true);
   compare(grpo::presets::verl::vanilla(), thrust::cpp::par, true);
+  compare(grpo::presets::openrlhf::ppo<grpo::kl::k3>(0.01), thrust::cpp::par, true);
+  compare(grpo::presets::verl::gspo(), thrust::cpp::par, true);
 }
 
 TEST_CASE("thrust::omp backend matches exec::serial", "[thrust]") {

@@ -32,14 +32,29 @@ using trunc_t = objective<ratio::token, su::ppo_clip, kl::k3, ag::token_mean, co
 using sampler_seq_t = objective<ratio::token, su::ppo_clip, kl::none, ag::token_mean, co::sampler_mismatch>;
 using sampler_tok_t = objective<ratio::token, su::sapo, kl::none, ag::seq_mean_token_mean, co::sampler_mismatch, co::off_policy_mask>;
 using gspo_corr_t = objective<ratio::sequence, su::ppo_clip, kl::none, ag::seq_mean_token_mean, co::top_entropy, co::sampler_mismatch>;
+using ppo_verl_dual_t = objective<ratio::token, su::ppo_clip, kl::clamped<kl::k3>, ag::seq_mean_token_sum>;
+using ppo_own_kl_t = objective<ratio::token, su::ppo_clip, grpo::aggregated<kl::clamped<kl::k1>, ag::token_mean>,
+                               ag::seq_mean_token_mean, grpo::aggregated<co::entropy_bonus, ag::token_mean>>;
+using gspo_isk3_t = objective<ratio::sequence, su::ppo_clip, kl::is_corrected_k3, ag::seq_mean_token_mean>;
 
 /// Sets hyper-parameters away from the defaults where that exercises more branches.
 template <class O>
 O configure() {
   O o;
   if constexpr (O::has_kl) o.beta = 0.05;
-  if constexpr (std::is_same_v<O, ppo_dual_tokmean>) { o.surrogate.delta = 1.5; o.surrogate.eps_high = 0.28; }
-  if constexpr (std::is_same_v<O, ppo_lowvar_seqsum>) { o.kl.lo = -0.3; o.kl.hi = 0.3; }
+  if constexpr (std::is_same_v<O, ppo_dual_tokmean>) { o.surrogate.delta = 1.15; o.surrogate.eps_high = 0.28; }
+  if constexpr (std::is_same_v<O, ppo_lowvar_seqsum>) {
+    o.kl.lo = -0.3; o.kl.hi = 0.3; o.kl.inner.exp_min = -0.6; o.kl.inner.exp_max = 0.4;
+    o.ratio.log_min = -0.35; o.ratio.log_max = 0.25;
+  }
+  if constexpr (std::is_same_v<O, ppo_k3_seqmean>) o.ratio.approx_kl_raw = true, o.ratio.log_max = 0.3;
+  if constexpr (std::is_same_v<O, ppo_verl_dual_t>) { o.surrogate.dual_clip = 1.1; o.aggregation.over = ag::count::nonempty; }
+  if constexpr (std::is_same_v<O, ppo_own_kl_t>) {
+    o.aggregation.over = ag::count::nonempty; o.kl.lo = -0.2; o.kl.hi = 0.3;
+    o.corrections.template get<grpo::aggregated<co::entropy_bonus, ag::token_mean>>().coef = 0.02;
+  }
+  if constexpr (std::is_same_v<O, gspo_token_t>) o.ratio.log_max = 0.02;
+  if constexpr (std::is_same_v<O, ppo_abs_constant>) o.aggregation.per_sequence = false;
   if constexpr (std::is_same_v<O, ppo_clampk1>) { o.kl.lo = -0.4; o.kl.hi = 0.4; }
   if constexpr (std::is_same_v<O, ppo_abs_constant>) o.aggregation.max_length = 40;
   if constexpr (std::is_same_v<O, cispo_trl_t>) o.surrogate.eps_max = 1.2;
@@ -71,4 +86,5 @@ O configure() {
       objtest::types::gpg_t, objtest::types::dro_t, objtest::types::gspo_t,                      \
       objtest::types::gspo_token_t, objtest::types::gmpo_t, objtest::types::luspo_t,             \
       objtest::types::entropy_t, objtest::types::trunc_t, objtest::types::sampler_seq_t,         \
-      objtest::types::sampler_tok_t, objtest::types::gspo_corr_t
+      objtest::types::sampler_tok_t, objtest::types::gspo_corr_t, objtest::types::ppo_verl_dual_t, \
+      objtest::types::ppo_own_kl_t, objtest::types::gspo_isk3_t

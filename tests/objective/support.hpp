@@ -113,10 +113,10 @@ void describe_kl(ref::config& c, const K& k) {
   if constexpr (std::is_same_v<K, none>) c.k = ref::kle::none;
   else if constexpr (std::is_same_v<K, k1>) c.k = ref::kle::k1;
   else if constexpr (std::is_same_v<K, k2>) c.k = ref::kle::k2;
-  else if constexpr (std::is_same_v<K, k3>) { c.k = ref::kle::k3; c.k3_clamp = k.d_clamp; }
+  else if constexpr (std::is_same_v<K, k3>) { c.k = ref::kle::k3; c.exp_min = k.exp_min; c.exp_max = k.exp_max; }
   else if constexpr (std::is_same_v<K, grpo::kl::abs>) c.k = ref::kle::abs;
   else if constexpr (std::is_same_v<K, is_corrected_k3>) {
-    c.k = ref::kle::k3; c.k3_clamp = k.base.d_clamp; c.kl_is_corrected = true;
+    describe_kl(c, k.base); c.kl_is_corrected = true;
   } else if constexpr (requires { k.lo; }) {
     describe_kl(c, k.inner); c.kl_value_clamp = true; c.kl_lo = k.lo; c.kl_hi = k.hi;
   } else {
@@ -124,22 +124,42 @@ void describe_kl(ref::config& c, const K& k) {
   }
 }
 
+template <class A>
+ref::agg describe_agg(ref::config& c, const A& a) {
+  namespace ag = grpo::aggregation;
+  if constexpr (requires { a.over; }) c.over_nonempty = a.over == ag::count::nonempty;
+  if constexpr (std::is_same_v<A, ag::seq_mean_token_mean>) return ref::agg::seq_mean_token_mean;
+  else if constexpr (std::is_same_v<A, ag::token_mean>) return ref::agg::token_mean;
+  else if constexpr (std::is_same_v<A, ag::bnpo>) return ref::agg::bnpo;
+  else if constexpr (std::is_same_v<A, ag::constant>) {
+    c.max_length = a.max_length; c.per_sequence = a.per_sequence;
+    return ref::agg::constant;
+  } else if constexpr (std::is_same_v<A, ag::seq_mean_token_sum>) return ref::agg::seq_mean_token_sum;
+  else if constexpr (std::is_same_v<A, ag::token_sum>) return ref::agg::token_sum;
+  else return ref::agg::luspo;
+}
+
+template <class T>
+inline constexpr bool is_aggregated = false;
+template <class T, class A>
+inline constexpr bool is_aggregated<grpo::aggregated<T, A>> = true;
+
 template <class O>
 ref::config describe(const O& o) {
   ref::config c;
   using R = typename O::ratio_type;
   using S = typename O::surrogate_type;
-  using A = typename O::aggregation_type;
   namespace su = grpo::surrogate;
-  namespace ag = grpo::aggregation;
   namespace co = grpo::correction;
   c.lvl = R::level == grpo::ratio_level::token      ? ref::level::token
           : R::level == grpo::ratio_level::sequence ? ref::level::sequence
                                                     : ref::level::gspo_token;
-  c.log_clamp = o.ratio.log_clamp;
+  c.log_min = o.ratio.log_min;
+  c.log_max = o.ratio.log_max;
+  if constexpr (requires { o.ratio.approx_kl_raw; }) c.approx_kl_raw = o.ratio.approx_kl_raw;
   if constexpr (std::is_same_v<S, su::ppo_clip>) {
     c.s = ref::surr::ppo; c.eps_low = o.surrogate.eps_low; c.eps_high = o.surrogate.eps_high;
-    c.delta = o.surrogate.delta;
+    c.delta = o.surrogate.delta; c.dual_clip = o.surrogate.dual_clip;
   } else if constexpr (std::is_same_v<S, su::cispo_trl>) {
     c.s = ref::surr::cispo_trl; c.eps_max = o.surrogate.eps_max;
   } else if constexpr (std::is_same_v<S, su::cispo_clipped>) {
@@ -153,20 +173,25 @@ ref::config describe(const O& o) {
   } else {
     c.s = ref::surr::dro; c.dro_beta = o.surrogate.beta;
   }
-  describe_kl(c, o.kl);
+  using K = typename O::kl_type;
+  if constexpr (is_aggregated<K>) {
+    describe_kl(c, static_cast<const typename K::base_type&>(o.kl));
+  } else {
+    describe_kl(c, o.kl);
+  }
   c.beta = o.beta;
-  if constexpr (std::is_same_v<A, ag::seq_mean_token_mean>) c.a = ref::agg::seq_mean_token_mean;
-  else if constexpr (std::is_same_v<A, ag::token_mean>) c.a = ref::agg::token_mean;
-  else if constexpr (std::is_same_v<A, ag::bnpo>) c.a = ref::agg::bnpo;
-  else if constexpr (std::is_same_v<A, ag::constant>) { c.a = ref::agg::constant; c.max_length = o.aggregation.max_length; }
-  else if constexpr (std::is_same_v<A, ag::seq_mean_token_sum>) c.a = ref::agg::seq_mean_token_sum;
-  else if constexpr (std::is_same_v<A, ag::token_sum>) c.a = ref::agg::token_sum;
-  else c.a = ref::agg::luspo;
+  c.a = describe_agg(c, o.aggregation);
+  if constexpr (is_aggregated<K>) { ref::config tmp; c.kl_agg = describe_agg(tmp, o.kl.aggregation); }
   if constexpr (O::template has<co::entropy_bonus>) {
     c.entropy_bonus = true; c.entropy_coef = o.corrections.template get<co::entropy_bonus>().coef;
   }
+  if constexpr (O::template has<grpo::aggregated<co::entropy_bonus, grpo::aggregation::token_mean>>) {
+    c.entropy_bonus = true; c.entropy_agg = ref::agg::token_mean;
+    c.entropy_coef = o.corrections.template get<grpo::aggregated<co::entropy_bonus, grpo::aggregation::token_mean>>().coef;
+  }
   if constexpr (O::template has<co::top_entropy>) {
-    c.top_entropy = true; c.keep_fraction = o.corrections.template get<co::top_entropy>().keep_fraction;
+    const auto& te = o.corrections.template get<co::top_entropy>();
+    c.top_entropy = true; c.keep_fraction = te.keep_fraction; c.entropy_threshold = te.threshold;
   }
   if constexpr (O::template has<co::truncated_mask>) c.truncated_mask = true;
   if constexpr (O::template has<co::sampler_mismatch>) {
@@ -185,10 +210,9 @@ template <class O>
 options needs(const O& o, options base = {}) {
   base.ref = O::has_kl && o.beta != 0;
   base.entropy = base.entropy || O::needs_entropy;
-  base.sampler = base.sampler || O::template has<grpo::correction::sampler_mismatch> ||
-                 O::template has<grpo::correction::off_policy_mask>;
-  base.truncated = base.truncated || O::template has<grpo::correction::truncated_mask>;
-  if (O::level == grpo::ratio_level::sequence || O::template has<grpo::correction::off_policy_mask>)
+  base.sampler = base.sampler || (O::reads & (grpo::reads::sampler | grpo::reads::sampler_if_given)) != 0;
+  base.truncated = base.truncated || (O::reads & grpo::reads::truncated) != 0;
+  if (O::level == grpo::ratio_level::sequence || (O::reads & grpo::reads::sequence_advantage) != 0)
     base.token_adv = false;
   return base;
 }
@@ -203,10 +227,10 @@ struct run_result {
 template <class Real, class O, class Exec = grpo::exec::serial>
 run_result<Real> run(const O& o, const data& d, Exec e = {}) {
   auto v = d.make<Real>();
-  run_result<Real> out;
-  out.grad.assign(static_cast<std::size_t>(d.N) * d.T, Real(7));  // poison: write mode must overwrite
-  out.st = grpo::evaluate(o, v.b, grpo::gradient_out<Real>{out.grad.data()}, out.r, e);
-  return out;
+  std::vector<Real> grad(static_cast<std::size_t>(d.N) * d.T, Real(7));  // poison: write mode must overwrite
+  grpo::objective_result r;
+  const grpo::status st = grpo::evaluate(o, v.b, grpo::gradient_out<Real>{grad.data()}, r, e);
+  return {st, r, std::move(grad)};
 }
 
 /// Loss of the fused double pass with logp replaced (old/sampler/... fixed), for finite differences.
@@ -216,9 +240,24 @@ double fused_loss(const O& o, const data& d, const std::vector<double>& logp) {
   v.logp = logp;
   v.b.logp = v.logp.data();
   grpo::objective_result r;
-  auto st = grpo::evaluate(grpo::unchecked, o, v.b, grpo::gradient_out<double>{}, r);
-  (void)st;
+  if (!grpo::evaluate(grpo::unchecked, o, v.b, grpo::gradient_out<double>{}, r).ok()) return NAN;
   return r.loss;
+}
+
+/// Largest |a − b| / max(|b|, floor) over the statistics both report.
+inline double stats_error(const grpo::objective_statistics& got, const ref::stats& want, double floor, std::string* worst = nullptr) {
+  double e = 0;
+  for (const auto& [k, v] : want) {
+    if (!got.has(k)) continue;
+    // NaN (the extrema of nothing) must meet NaN
+    const double d = std::isnan(v) || std::isnan(got[k]) ? (std::isnan(v) && std::isnan(got[k]) ? 0.0 : INFINITY)
+                                                         : std::fabs(got[k] - v) / std::max(std::fabs(v), floor);
+    if (d > e) {
+      e = d;
+      if (worst) *worst = k + " got " + std::to_string(got[k]) + " want " + std::to_string(v);
+    }
+  }
+  return e;
 }
 
 }  // namespace objtest

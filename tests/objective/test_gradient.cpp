@@ -66,26 +66,36 @@ TEMPLATE_TEST_CASE("fused double gradient equals finite differences", "[objectiv
 
 TEST_CASE("every preset: analytic gradient equals finite differences", "[objective][gradient][presets]") {
   namespace p = grpo::presets;
+  namespace ag = grpo::aggregation;
   auto with_kl = [](auto o) { o.beta = 0.04; return o; };
   for (std::uint64_t seed = 20; seed < 23; ++seed) {
     fd_check(p::trl::grpo(), seed);
     fd_check(with_kl(p::trl::grpo()), seed);
+    fd_check(with_kl(grpo::with<grpo::ratio::sequence>(p::trl::grpo())), seed);
     fd_check(p::trl::bnpo(), seed);
     fd_check(p::trl::dr_grpo(), seed);
-    fd_check(p::trl::dapo(), seed);
+    fd_check(with_kl(p::trl::dapo()), seed);
     fd_check(p::trl::cispo(), seed);
     fd_check(p::trl::cispo(5.0), seed);
     fd_check(p::trl::sapo(), seed);
-    fd_check(p::trl::luspo(), seed);
-    fd_check(p::verl::vanilla(), seed);
-    fd_check(p::verl::vanilla<grpo::aggregation::seq_mean_token_mean>(), seed);
-    fd_check(p::verl::vanilla<grpo::aggregation::seq_mean_token_sum>(), seed);
-    fd_check(p::verl::vanilla<grpo::aggregation::constant>(), seed);
-    fd_check(p::verl::vanilla<grpo::aggregation::token_sum>(), seed);
-    fd_check(p::openrlhf::group_norm(), seed);
-    fd_check(p::openrlhf::group_norm<grpo::kl::k1>(0.01), seed);
-    fd_check(p::openrlhf::dr_grpo<grpo::kl::k2>(0.01), seed);
-    fd_check(p::openrlhf::rloo<grpo::kl::k3>(0.01), seed);
-    fd_check(p::openrlhf::reinforce_baseline(), seed);
+    fd_check(with_kl(p::trl::luspo()), seed);
+    fd_check(p::verl::vanilla(0.001), seed);
+    fd_check(p::verl::vanilla<ag::seq_mean_token_mean>(0.04), seed);
+    fd_check(p::verl::vanilla<ag::seq_mean_token_sum>(), seed);
+    fd_check(p::verl::vanilla<ag::constant>(), seed);
+    fd_check(p::verl::vanilla<ag::token_sum>(), seed);
+    fd_check(p::verl::gspo(0.04), seed);
+    fd_check(p::verl::sapo(), seed);
+    fd_check(p::verl::gpg(), seed);
+    fd_check(p::verl::geo_mean(), seed);
+    fd_check(p::verl::cispo(), seed);
+    fd_check(p::verl::dro(0.3), seed);
+    fd_check(p::openrlhf::ppo(), seed);
+    fd_check(p::openrlhf::ppo<grpo::kl::k3, ag::seq_mean_token_mean>(0.01), seed);
+    fd_check(p::openrlhf::ppo<grpo::kl::k2>(0.01), seed);
+    fd_check(p::openrlhf::gspo<grpo::kl::k3>(0.01), seed);
+    fd_check(p::liger::grpo(), seed);
+    fd_check(p::liger::dr_grpo(64), seed);
+    fd_check(p::liger::cispo(), seed);
   }
 }

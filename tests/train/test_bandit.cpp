@@ -24,7 +24,6 @@ grpo::train::trainer_config bandit_config() {
   c.group_size = 8;
   c.sampling = {1.0, 0, 1.0, 1, -1};  // one action per completion
   c.mask_truncated = false;           // every one-token completion "hits the length limit"
-  c.beta = 0.0;
   c.adamw = {0.05, 0.9, 0.99, 1e-8, 0.0};
   c.max_grad_norm = 1.0;
   c.seed = 42;
@@ -136,17 +135,30 @@ TEST_CASE("trainer configuration errors are reported by name", "[train][config]"
   check_bad([](auto& c) { c.micro_batches = 9; }, "micro_batches");
   check_bad([](auto& c) { c.inner_iterations = 0; }, "inner_iterations");
   check_bad([](auto& c) { c.sampling.temperature = 0; }, "temperature");
-  check_bad([](auto& c) { c.beta = -1; }, "beta");
   check_bad([](auto& c) { c.checkpoint_every = 5; }, "checkpoint_path");
   check_bad([](auto& c) { c.adamw.lr = -1; }, "lr");
-  // β > 0 with an objective that has no KL term is refused at construction
+  // the objective's own hyper-parameters are checked at construction: a negative beta, a beta
+  // for an objective without a KL term, a bad clip range
   using no_kl = grpo::objective<grpo::ratio::token, grpo::surrogate::ppo_clip, grpo::kl::none,
                                 grpo::aggregation::token_mean>;
-  auto cfg = bandit_config();
-  cfg.beta = 0.01;
-  CHECK_THROWS_AS((grpo::train::trainer(pi, env, grpo::group_normalized{}, no_kl{}, cfg)), grpo::error);
-  cfg.beta = 0;
-  CHECK_NOTHROW((grpo::train::trainer(pi, env, grpo::group_normalized{}, no_kl{}, cfg)));
+  auto refused = [&](auto obj, const char* name) {
+    try {
+      grpo::train::trainer tr(pi, env, grpo::group_normalized{}, obj, bandit_config());
+      FAIL("accepted a bad " << name);
+    } catch (const grpo::error& e) {
+      CHECK(std::string(e.what()).find(name) != std::string::npos);
+    }
+  };
+  auto negative = grpo::presets::trl::grpo();
+  negative.beta = -1;
+  refused(negative, "beta");
+  no_kl with_beta;
+  with_beta.beta = 0.01;
+  refused(with_beta, "beta");
+  auto bad_clip = grpo::presets::trl::grpo();
+  bad_clip.surrogate.eps_low = -0.1;
+  refused(bad_clip, "surrogate");
+  CHECK_NOTHROW((grpo::train::trainer(pi, env, grpo::group_normalized{}, no_kl{}, bandit_config())));
 }
 
 TEST_CASE("dynamic sampling trains only on groups whose rewards differ", "[train][dynamic]") {

@@ -21,12 +21,18 @@ using grpo::index_t;
 
 namespace {
 
+// with a KL term (beta = 0.05): the reference model is part of what a checkpoint restores
+auto with_kl() {
+  auto o = grpo::presets::trl::grpo();
+  o.beta = 0.05;
+  return o;
+}
+
 grpo::train::trainer_config resume_config(const std::string& ckpt) {
   grpo::train::trainer_config c;
   c.prompts_per_step = 4;
   c.group_size = 4;
   c.sampling = {1.0, 0, 1.0, 3, 0};
-  c.beta = 0.05;
   c.ref_refresh_every = 2;
   c.inner_iterations = 2;
   c.micro_batches = 2;
@@ -67,7 +73,7 @@ void check_resume(MakePolicy make_policy, const std::string& tag) {
   auto env = make_bandit();
   // uninterrupted: 6 steps (writes a checkpoint after step 3, which we keep aside)
   auto pa = make_policy();
-  grpo::train::trainer ta(pa, env, grpo::group_normalized{}, grpo::presets::trl::grpo(), resume_config(ckpt.string()));
+  grpo::train::trainer ta(pa, env, grpo::group_normalized{}, with_kl(), resume_config(ckpt.string()));
   auto ra = run(ta, 3);
   const auto saved = temp_file(tag + "_step3.ckpt");
   std::filesystem::copy_file(ckpt, saved, std::filesystem::copy_options::overwrite_existing);
@@ -77,7 +83,7 @@ void check_resume(MakePolicy make_policy, const std::string& tag) {
   // resumed: a fresh policy (same initialisation) and trainer, loaded from the step-3 file
   auto pb = make_policy();
   auto env_b = make_bandit();
-  grpo::train::trainer tb(pb, env_b, grpo::group_normalized{}, grpo::presets::trl::grpo(), resume_config(ckpt.string()));
+  grpo::train::trainer tb(pb, env_b, grpo::group_normalized{}, with_kl(), resume_config(ckpt.string()));
   REQUIRE(tb.load(saved).ok());
   CHECK(tb.step_count() == 3);
   auto rb = run(tb, 3);

@@ -44,7 +44,7 @@ inline const char* to_string(errc e) noexcept {
 
 /// The outcome of a host-side call. `index` is the flat position of the offending element
 /// (or -1 when the problem is not at one position).
-class status {
+class [[nodiscard]] status {
  public:
   status() = default;
   status(errc kind, std::string input, index_t index, std::string detail)

@@ -1,19 +1,15 @@
 #pragma once
-// CPU backends of the fused objective pass: grpo::exec::serial and grpo::exec::parallel.
-//
-// Determinism: the unit of work is one sequence. Each sequence's prepass summary and pass
-// partials are computed by one thread, in token order, and stored in the workspace; the
-// sequences' values are then combined by one thread in sequence order. Thread count and
-// schedule therefore cannot change a single bit of the results.
+// CPU backends of the fused objective pass: grpo::exec::serial and grpo::exec::parallel, the
+// driver of grpo/exec/driver.hpp over plain loops and OpenMP. A sequence runs on one thread, eight
+// tokens at a time where the CPU has AVX2 and the batch is float (the same formulas instantiated
+// for lane::f8), one at a time otherwise.
 #include <grpo/core/error.hpp>
 #include <grpo/core/reduce.hpp>
-#include <grpo/exec/cpu_simd.hpp>
+#include <grpo/exec/driver.hpp>
 #include <grpo/exec/policy.hpp>
-#include <grpo/objective/fused.hpp>
 
-#include <algorithm>
-#include <cmath>
 #include <exception>
+#include <type_traits>
 #include <vector>
 
 #if defined(_OPENMP)
@@ -22,136 +18,172 @@
 
 namespace grpo {
 
-namespace detail {
+namespace cpu_detail {
 
-/// The two passes of the CPU backends over the N sequences with one serial step between them:
-/// pre(i) for every i, then between() once, then body(i) for every i. On exec::parallel all
-/// three run in one OpenMP region (one fork and join per call, not two), the step on one
-/// thread between two barriers; an exception it throws is rethrown after the region.
-template <class Pre, class Between, class Body>
-void two_passes(exec::serial, index_t n, Pre&& pre, Between&& between, Body&& body) {
-  for (index_t i = 0; i < n; ++i) pre(i);
-  between();
-  for (index_t i = 0; i < n; ++i) body(i);
+#if GRPO_HAVE_X86_SIMD
+template <bool Check, class O>
+GRPO_LANE_KERNEL sequence_summary<O> summarize_avx2(const O& obj, const token_batch<float>& b, index_t i) {
+  return summarize_sequence<lane::f8, Check>(obj, b, i);
 }
+template <bool Check, class O>
+GRPO_LANE_KERNEL void run_avx2(const O& obj, const token_batch<float>& b, const sequence_summary<O>& s,
+                               const batch_totals& t, const gradient_out<float>& g, pass_partial<O>& p) {
+  run_sequence<lane::f8, Check>(obj, b, s, t, g, p);
+}
+#endif
 
-template <class Pre, class Between, class Body>
-void two_passes(exec::parallel p, index_t n, Pre&& pre, Between&& between, Body&& body) {
-#if defined(_OPENMP)
-  const int threads = p.num_threads > 0 ? p.num_threads : omp_get_max_threads();
-  std::exception_ptr failure;
-#pragma omp parallel num_threads(threads)
-  {
-#pragma omp for schedule(dynamic, 32)
+/// One sequence on a CPU thread: AVX2 lanes where they apply, scalar lanes otherwise.
+struct rows {
+  bool simd = false;
+  template <bool Check, class O, class Real>
+  sequence_summary<O> summarize(const O& obj, const token_batch<Real>& b, index_t i) const {
+#if GRPO_HAVE_X86_SIMD
+    if constexpr (std::is_same_v<Real, float>)
+      if (simd) return summarize_avx2<Check>(obj, b, i);
+#endif
+    return summarize_sequence<Real, Check>(obj, b, i);
+  }
+  template <bool Check, class O, class Real>
+  void run(const O& obj, const token_batch<Real>& b, const sequence_summary<O>& s, const batch_totals& t,
+           const gradient_out<Real>& g, pass_partial<O>& p) const {
+#if GRPO_HAVE_X86_SIMD
+    if constexpr (std::is_same_v<Real, float>)
+      if (simd) return run_avx2<Check>(obj, b, s, t, g, p);
+#endif
+    run_sequence<Real, Check>(obj, b, s, t, g, p);
+  }
+};
+
+/// Host loops in index order (the totals and the combination are always serial and ordered).
+struct host_loops {
+  template <class O>
+  batch_totals totals(const sequence_summary<O>* s, index_t n) const {
+    batch_totals t;
+    for (index_t i = 0; i < n; ++i) add_to_totals(t, s[i]);
+    return t;
+  }
+  template <class O>
+  pass_partial<O> combine(const pass_partial<O>* p, index_t n) const {
+    pass_partial<O> all;
+    for (index_t k = 0; k < n; ++k) grpo::combine(all, p[k]);
+    return all;
+  }
+};
+
+struct serial_loops : host_loops {
+  template <class Pre, class Between, class MakeBody>
+  void run(index_t n, const Pre& pre, Between&& between, index_t items, MakeBody&& make) const {
     for (index_t i = 0; i < n; ++i) pre(i);
-#pragma omp single
+    between();
+    const auto body = make();
+    for (index_t k = 0; k < items; ++k) body(k);
+  }
+};
+
+/// One OpenMP region per call: the prepass, the serial step on one thread between two barriers
+/// (an exception it throws is rethrown after the region), the token pass.
+struct omp_loops : host_loops {
+  int threads = 0;
+  template <class Pre, class Between, class MakeBody>
+  void run(index_t n, const Pre& pre, Between&& between, index_t items, MakeBody&& make) const {
+#if defined(_OPENMP)
+    const int nt = threads > 0 ? threads : omp_get_max_threads();
+    std::exception_ptr failure;
+#pragma omp parallel num_threads(nt)
     {
-      try {
-        between();
-      } catch (...) {
-        failure = std::current_exception();
+#pragma omp for schedule(static)
+      for (index_t i = 0; i < n; ++i) pre(i);
+#pragma omp single
+      {
+        try {
+          between();
+        } catch (...) {
+          failure = std::current_exception();
+        }
+      }
+      if (failure == nullptr) {
+        const auto body = make();
+#pragma omp for schedule(static)
+        for (index_t k = 0; k < items; ++k) body(k);
       }
     }
-    if (failure == nullptr) {
-#pragma omp for schedule(dynamic, 32)
-      for (index_t i = 0; i < n; ++i) body(i);
-    }
-  }
-  if (failure != nullptr) std::rethrow_exception(failure);
+    if (failure != nullptr) std::rethrow_exception(failure);
 #else
-  two_passes(exec::serial{}, n, pre, between, body);
-  (void)p;
+    serial_loops{}.run(n, pre, between, items, make);
 #endif
-}
-
-/// The (1 − keep_fraction) quantile of the in-token entropies, with linear interpolation
-/// between order statistics (torch.quantile's default). NaN-free input assumed (validated).
-template <class O, class Real>
-double entropy_threshold(const O& obj, const token_batch<Real>& b, double keep_fraction) {
-  std::vector<double> v;
-  for (index_t i = 0; i < b.N; ++i) {
-    if (!sequence_kept(obj, b, i)) continue;
-    const index_t end = b.row_end(i);
-    for (index_t t = 0; t < end; ++t)
-      if (b.in(i, t)) v.push_back(double(b.entropy[b.flat(i, t)]));
   }
-  if (v.empty()) return inf();
-  std::sort(v.begin(), v.end());
-  const double q = 1.0 - keep_fraction;
-  const double pos = q * double(v.size() - 1);
-  const std::size_t lo = std::size_t(std::floor(pos));
-  const std::size_t hi = std::min(lo + 1, v.size() - 1);
-  return v[lo] + (pos - double(lo)) * (v[hi] - v[lo]);
-}
+};
 
-}  // namespace detail
+inline serial_loops loops_of(const exec::serial&) { return {}; }
+inline omp_loops loops_of(const exec::parallel& p) { return {{}, p.num_threads}; }
 
-/// Bytes of workspace `evaluate` uses for N sequences (a smaller or absent workspace makes the
-/// CPU backend allocate its own).
-template <class O>
-std::size_t workspace_bytes(const O&, index_t N) {
-  return objective_workspace_bytes(N);
-}
-
-/// Evaluates the objective without validating the inputs (the caller vouches for them; a
-/// non-finite input then propagates as NaN into the loss and gradients).
-template <class O, class Real, class Exec = exec::serial, batch_reduction R = local_reduction>
-  requires is_objective<O> && exec::is_cpu_policy<Exec>
-status evaluate(unchecked_t, const O& objective_in, const token_batch<Real>& b,
-                const gradient_out<Real>& grad, objective_result& out, Exec exec = {},
-                const R& reduction = {}, workspace ws = {}, double zero_std_fraction = 0.0) {
+template <bool Check, class O, class Real, class Exec, class R>
+status evaluate(const O& objective_in, const token_batch<Real>& b, const gradient_out<Real>& g,
+                objective_result& out, const Exec& exec, const R& reduction) {
   O obj = objective_in;
-  if constexpr (O::template has<correction::top_entropy>) {
-    auto& te = obj.corrections.template get<correction::top_entropy>();
-    if (te.threshold != te.threshold) te.threshold = detail::entropy_threshold(obj, b, te.keep_fraction);
-  }
-  const index_t N = b.N;
+  driver::prepare(obj, b);
   std::vector<unsigned char> own;
-  void* mem = ws.data;
-  if (mem == nullptr || ws.bytes < objective_workspace_bytes(N)) {
-    own.resize(objective_workspace_bytes(N));
+  void* mem = exec.ws.data;
+  if (mem == nullptr || exec.ws.bytes < driver::layout<O>::bytes(b.N)) {
+    own.resize(driver::layout<O>::bytes(b.N));
     mem = own.data();
   }
-  auto* summaries = static_cast<sequence_summary*>(mem);
-  auto* partials = reinterpret_cast<pass_partial*>(summaries + N);
-
-  // (a) prepass, (b) totals in sequence order and the reduction hook, (c) the token body (eight
-  // tokens at a time where grpo/exec/cpu_simd.hpp applies)
-  const bool use_simd = exec.vectorize && detail::simd_row_applies<O>(b, grad);
-  batch_totals totals;
-  detail::two_passes(
-      exec, N,
-      [&](index_t i) { summaries[i] = detail::cpu_summarize_sequence(obj, b, i, use_simd); },
-      [&] {
-        double tokens = 0;
-        for (index_t i = 0; i < N; ++i) tokens += summaries[i].length;
-        totals = local_totals(tokens, N, b.T);
-        reduce_totals(totals, reduction);
-      },
-      [&](index_t i) {
-        pass_partial p;
-        const double w = obj.aggregation.weight(summaries[i].length, totals);
-        detail::cpu_sequence_step(obj, b, i, summaries[i], w, grad, p, use_simd);
-        partials[i] = p;
-      });
-  // (d) combine in sequence order
-  pass_partial all;
-  for (index_t i = 0; i < N; ++i) combine(all, partials[i]);
-  out.loss = all.loss;
-  out.stats = finalize_statistics(all, zero_std_fraction);
-  out.totals = totals;
-  return {};
+  const rows r{exec.vectorize && simd::has_avx2()};
+  return driver::run<Check>(loops_of(exec), r, obj, b, g, reduction, mem, out);
 }
 
-/// Validates the inputs (see grpo::validate), then evaluates the objective: the loss, dL/dlogp
-/// into `grad` (written or accumulated, per grad.mode) and the statistics, in one fused pass.
-template <class O, class Real, class Exec = exec::serial, batch_reduction R = local_reduction>
+}  // namespace cpu_detail
+
+/// The local totals of a batch as the pass counts them (in-tokens after the nodes' drops,
+/// sequences, non-empty sequences, width), from the prepass alone: a caller splitting a batch
+/// into micro-batches sums these and hands the sum to each micro-batch's `evaluate` in place of a
+/// reduction hook, so every micro-batch is normalised by the whole batch.
+template <class O, class Real, class Exec = exec::serial>
+  requires is_objective<O> && exec::is_cpu_policy<Exec>
+batch_totals totals(const O& obj, const token_batch<Real>& b, Exec exec = {}) {
+  const cpu_detail::rows r{exec.vectorize && simd::has_avx2()};
+  batch_totals t;
+  for (index_t i = 0; i < b.N; ++i) add_to_totals(t, r.template summarize<false>(obj, b, i));
+  t.tokens = t.local_tokens;
+  t.sequences = t.local_sequences;
+  t.nonempty = t.local_nonempty;
+  t.max_width = double(b.T);
+  return t;
+}
+
+/// Bytes of workspace `evaluate` uses on this policy for N sequences (a smaller or absent
+/// workspace makes the CPU backends allocate their own).
+template <class Exec, class O>
+  requires exec::is_cpu_policy<Exec> && is_objective<O>
+std::size_t workspace_bytes(const Exec&, const O&, index_t N, index_t /*T*/) {
+  return driver::layout<O>::bytes(N);
+}
+
+/// Evaluates without validating the values (shapes and hyper-parameters are still checked: they
+/// cost nothing); a non-finite input then propagates as NaN into the loss and gradients.
+template <class O, class Real, class Exec = exec::serial, driver::totals_source R = local_reduction>
+  requires is_objective<O> && exec::is_cpu_policy<Exec>
+status evaluate(unchecked_t, const O& obj, const token_batch<Real>& b, const gradient_out<Real>& grad,
+                objective_result& out, Exec exec = {}, const R& reduction = {}) {
+  GRPO_TRY(validate_shapes(obj, b));
+  return cpu_detail::evaluate<false>(obj, b, grad, out, exec, reduction);
+}
+
+/// The loss, dL/dlogp into `grad` (written or accumulated, per grad.mode) and the statistics, in
+/// one fused pass that also validates every value it reads (the first non-finite in-token value,
+/// length outside [0, T] or non-finite advantage is returned as an error naming the input and
+/// the index). In accumulate mode the values are checked before the pass, so a failure leaves
+/// the caller's gradient untouched.
+template <class O, class Real, class Exec = exec::serial, driver::totals_source R = local_reduction>
   requires is_objective<O> && exec::is_cpu_policy<Exec>
 status evaluate(const O& obj, const token_batch<Real>& b, const gradient_out<Real>& grad,
-                objective_result& out, Exec exec = {}, const R& reduction = {},
-                workspace ws = {}, double zero_std_fraction = 0.0) {
-  GRPO_TRY(validate(obj, b));
-  return evaluate(unchecked, obj, b, grad, out, exec, reduction, ws, zero_std_fraction);
+                objective_result& out, Exec exec = {}, const R& reduction = {}) {
+  if (grad.mode == grad_mode::accumulate && (grad.dlogp != nullptr || grad.dentropy != nullptr)) {
+    GRPO_TRY(validate(obj, b));
+    return cpu_detail::evaluate<false>(obj, b, grad, out, exec, reduction);
+  }
+  GRPO_TRY(validate_shapes(obj, b));
+  return cpu_detail::evaluate<true>(obj, b, grad, out, exec, reduction);
 }
 
 }  // namespace grpo

@@ -1,34 +1,34 @@
 #pragma once
-// CUDA backend of the fused objective pass: grpo::exec::cuda{stream}.
+// CUDA backend of the fused objective pass: grpo::exec::cuda{stream, ws}.
 //
-// Same math as the CPU backends (grpo/objective/fused.hpp), run as four small kernels on the
-// caller's stream, over the caller's device pointers, with nothing allocated behind the caller's
-// back: every scratch byte comes from an explicit workspace whose size `cuda_workspace_bytes`
-// reports.
+// The phases of grpo/exec/driver.hpp as kernels on the caller's stream, over the caller's device
+// pointers, with nothing allocated behind the caller's back (every scratch byte comes from the
+// workspace whose size `workspace_bytes(exec, objective, N, T)` reports) and no host
+// synchronisation: `evaluate` only enqueues work, the result stays in the workspace (and is
+// copied to `exec.pinned_result` when given), and `synchronize` waits and returns the loss, the
+// statistics and the validation status.
 //
-//   1. prepass   one block per sequence (grid x = N): the block reduces the sequence's
-//                sequence_partial with cub::BlockReduce, thread 0 writes its sequence_summary.
-//   2. totals    one block sums the T_i in a fixed order; the caller's device reduction hook
-//                (an NCCL all-reduce, say) then globalises the batch totals in place.
-//   3. tokens    every token on grid dimension x (no 65,535 limit; 64-bit indices), a fixed
-//                grid of at most `max_token_blocks` blocks striding over the N·T tokens; each
-//                thread writes dL/dlogp and accumulates a pass_partial, each block reduces its
-//                own. Where T % 4 == 0 and the arrays are 16-byte aligned, a thread takes four
-//                consecutive tokens with float4 loads and stores (token_kernel_vec4).
-//   4. combine   one block combines the block partials in block order.
+//   prepass   one block per sequence: each thread runs the shared prepass over tokens tid,
+//             tid + 256, … (scalar lanes), cub::BlockReduce combines, thread 0 finishes.
+//   totals    one block sums the summaries in a fixed order; the caller's device reduction hook
+//             (an NCCL all-reduce, say) then globalises them in place.
+//   pass      one block per sequence: the shared token pass, a block reduction of the row's sums,
+//             and for sequence ratios the gather over the row; thread 0 writes the row's partial.
+//   combine   a fixed two-level tree: 256 threads × `combine_blocks` blocks over the rows, then
+//             one block over those blocks.
+// Launch shapes depend on N alone, cub's block reductions are deterministic, so two runs give
+// bitwise-equal results on any card. They are not bitwise equal to the CPU backends (the
+// summation order differs); they agree to rounding.
 //
-// Determinism: the grid is fixed by N·T alone, every thread visits its tokens in a fixed order
-// and cub's block reductions are deterministic, so two runs give bitwise-equal results (on any
-// card). They are not bitwise equal to the CPU backends, whose summation order differs; they
-// agree to rounding (the tests check 1e-5 relative).
-//
-// Validation runs on the device too (grpo::evaluate validates by default): shapes, pointers and
-// hyper-parameters on the host, then one kernel that finds the first non-finite value at a
-// masked-in position and any length outside [0, T], and reports it with its input and index.
+// Validation rides along as on the CPU. In accumulate mode a checking pass that writes nothing
+// runs first, and the accumulating pass skips every row once the check has failed (decided on the
+// device), so a failure leaves the caller's gradient untouched. The checks cost nothing
+// measurable in these memory-bound kernels, so `unchecked` runs the same kernels and drops the
+// verdict (half the device code to compile); a length outside [0, T] is then still clamped.
 #include <grpo/core/error.hpp>
 #include <grpo/core/reduce.hpp>
+#include <grpo/exec/driver.hpp>
 #include <grpo/exec/policy.hpp>
-#include <grpo/objective/fused.hpp>
 
 #include <cub/block/block_reduce.cuh>
 #include <cuda_runtime.h>
@@ -36,7 +36,6 @@
 #include <cstddef>
 #include <cstdint>
 #include <string>
-#include <type_traits>
 
 namespace grpo {
 
@@ -44,7 +43,8 @@ namespace exec {
 /// Run on a CUDA device, on `stream`, with the caller's device pointers.
 struct cuda {
   cudaStream_t stream = nullptr;
-  workspace ws{};  // device scratch of at least cuda_workspace_bytes(...) bytes
+  workspace ws{};                // device scratch of at least workspace_bytes(...) bytes
+  void* pinned_result = nullptr;  // optional host pinned buffer of cuda_result_bytes(objective)
 };
 }  // namespace exec
 
@@ -63,371 +63,292 @@ struct local_device_reduction {
 
 namespace cuda_detail {
 
+// Tuning constants, in one place.
 inline constexpr int block_threads = 256;
-inline constexpr index_t max_token_blocks = 4096;
+inline constexpr index_t combine_blocks = 64;
 
 inline status check(cudaError_t e, const char* what) {
   if (e == cudaSuccess) return {};
   return {errc::cuda_error, what, -1, cudaGetErrorString(e)};
 }
-
-/// Launch-error check after a kernel launch.
 inline status check_launch(const char* kernel) { return check(cudaGetLastError(), kernel); }
 
-GRPO_HD index_t token_blocks(index_t tokens) {
-  const index_t b = (tokens + block_threads - 1) / block_threads;
-  return b < 1 ? 1 : (b > max_token_blocks ? max_token_blocks : b);
-}
-
-struct combine_sequence {
-  __device__ sequence_partial operator()(sequence_partial a, const sequence_partial& b) const {
-    combine(a, b);
-    return a;
-  }
-};
-struct combine_pass {
-  __device__ pass_partial operator()(pass_partial a, const pass_partial& b) const {
-    combine(a, b);
-    return a;
-  }
+/// What a pass leaves on the device: its combined partial and the totals it used.
+template <class O>
+struct device_result {
+  pass_partial<O> partial;
+  batch_totals totals;
 };
 
-/// The workspace, carved in a fixed order (every piece 8-byte aligned: all are doubles).
+/// The workspace, carved in a fixed order (every piece 256-byte aligned).
+template <class O>
 struct layout {
-  sequence_summary* summaries;  // [N]
-  double* totals_raw;           // [4]: tokens, sequences, max width (what the hook sees), local tokens
-  batch_totals* totals;         // [1]
-  pass_partial* partials;       // [token_blocks]
-  pass_partial* result;         // [1]
-  unsigned long long* first_bad;  // [validation slots]
+  sequence_summary<O>* summaries;  // [N]
+  pass_partial<O>* rows;           // [N]
+  pass_partial<O>* blocks;         // [combine_blocks]
+  device_result<O>* result;        // [1]
+  device_result<O>* check;         // [1] accumulate mode: the checking pass
+  double* raw;                     // [8] totals as the hook sees them, then the local ones
 
-  static constexpr int validation_slots = 8;
-
-  static std::size_t bytes(index_t N, index_t T) {
-    return std::size_t(N) * sizeof(sequence_summary) + 4 * sizeof(double) + sizeof(batch_totals) +
-           std::size_t(token_blocks(N * T) + 1) * sizeof(pass_partial) +
-           validation_slots * sizeof(unsigned long long);
+  static constexpr std::size_t up(std::size_t n) { return (n + 255) / 256 * 256; }
+  static std::size_t bytes(index_t N) {
+    return 256 + up(std::size_t(N) * sizeof(sequence_summary<O>)) + up(std::size_t(N) * sizeof(pass_partial<O>)) +
+           up(std::size_t(combine_blocks) * sizeof(pass_partial<O>)) + 2 * up(sizeof(device_result<O>)) +
+           up(8 * sizeof(double));
   }
-  static layout carve(void* base, index_t N, index_t T) {
-    auto* p = static_cast<unsigned char*>(base);
+  static layout carve(void* base, index_t N) {
+    std::uintptr_t p = (reinterpret_cast<std::uintptr_t>(base) + 255) / 256 * 256;
+    auto take = [&](std::size_t n) {
+      const std::uintptr_t at = p;
+      p += up(n);
+      return at;
+    };
     layout l{};
-    l.summaries = reinterpret_cast<sequence_summary*>(p);
-    p += std::size_t(N) * sizeof(sequence_summary);
-    l.totals_raw = reinterpret_cast<double*>(p);
-    p += 4 * sizeof(double);
-    l.totals = reinterpret_cast<batch_totals*>(p);
-    p += sizeof(batch_totals);
-    l.partials = reinterpret_cast<pass_partial*>(p);
-    p += std::size_t(token_blocks(N * T)) * sizeof(pass_partial);
-    l.result = reinterpret_cast<pass_partial*>(p);
-    p += sizeof(pass_partial);
-    l.first_bad = reinterpret_cast<unsigned long long*>(p);
+    l.summaries = reinterpret_cast<sequence_summary<O>*>(take(std::size_t(N) * sizeof(sequence_summary<O>)));
+    l.rows = reinterpret_cast<pass_partial<O>*>(take(std::size_t(N) * sizeof(pass_partial<O>)));
+    l.blocks = reinterpret_cast<pass_partial<O>*>(take(std::size_t(combine_blocks) * sizeof(pass_partial<O>)));
+    l.result = reinterpret_cast<device_result<O>*>(take(sizeof(device_result<O>)));
+    l.check = reinterpret_cast<device_result<O>*>(take(sizeof(device_result<O>)));
+    l.raw = reinterpret_cast<double*>(take(8 * sizeof(double)));
     return l;
   }
 };
 
+template <class T>
+struct combine_op {
+  __device__ T operator()(T a, const T& b) const {
+    combine(a, b);
+    return a;
+  }
+};
+
 template <class O, class Real>
 __global__ void __launch_bounds__(block_threads)
-    prepass_kernel(O obj, token_batch<Real> b, sequence_summary* summaries) {
-  using reduce_t = cub::BlockReduce<sequence_partial, block_threads>;
+    prepass_kernel(O obj, token_batch<Real> b, sequence_summary<O>* summaries) {
+  using reduce_t = cub::BlockReduce<prepass_sums<O>, block_threads>;
   __shared__ typename reduce_t::TempStorage temp;
   const index_t i = blockIdx.x;
-  sequence_partial p;
-  const index_t end = b.row_end(i);
-  for (index_t t = threadIdx.x; t < end; t += block_threads) prepass_token(obj, b, i, t, p);
-  const sequence_partial total = reduce_t(temp).Reduce(p, combine_sequence{});
-  if (threadIdx.x == 0) summaries[i] = finish_sequence(obj, b, i, total);
+  prepass_lanes<O, Real> acc;
+  init(acc);
+  if (kept(obj, sequence_of(obj, b, i)))
+    prepass_tokens<Real>(obj, b, i, threadIdx.x, block_threads, flags_of(obj, b), acc);
+  const prepass_sums<O> total = reduce_t(temp).Reduce(reduce(acc), combine_op<prepass_sums<O>>{});
+  if (threadIdx.x == 0) summaries[i] = finish_sequence<true>(obj, b, i, total);
 }
 
-__global__ void __launch_bounds__(block_threads)
-    totals_kernel(const sequence_summary* summaries, index_t N, index_t T, double* raw) {
-  using reduce_t = cub::BlockReduce<double, block_threads>;
-  __shared__ typename reduce_t::TempStorage temp;
-  double tokens = 0;
-  for (index_t i = threadIdx.x; i < N; i += block_threads) tokens += summaries[i].length;
-  const double total = reduce_t(temp).Sum(tokens);
-  if (threadIdx.x == 0) {
-    raw[0] = total;
-    raw[1] = double(N);
-    raw[2] = double(T);
-    raw[3] = total;
-  }
-}
-
-/// raw[0..2] = the hook's globalised {tokens, sequences, max width}; raw[3] = local tokens.
-__global__ void finish_totals_kernel(const double* raw, batch_totals* totals) {
-  batch_totals t = local_totals(raw[0], index_t(raw[1]), index_t(raw[2]));
-  t.local_tokens = raw[3];
-  *totals = t;
-}
-
-template <class O, class Real>
-__global__ void __launch_bounds__(block_threads)
-    token_kernel(O obj, token_batch<Real> b, gradient_out<Real> g,
-                 const sequence_summary* summaries, const batch_totals* totals_ptr,
-                 pass_partial* partials) {
-  using reduce_t = cub::BlockReduce<pass_partial, block_threads>;
-  __shared__ typename reduce_t::TempStorage temp;
-  const batch_totals totals = *totals_ptr;
-  const index_t tokens = b.N * b.T;
-  const index_t stride = index_t(gridDim.x) * block_threads;
-  pass_partial acc;
-  for (index_t k = index_t(blockIdx.x) * block_threads + threadIdx.x; k < tokens; k += stride) {
-    const index_t i = k / b.T;
-    const index_t t = k - i * b.T;
-    const sequence_summary s = summaries[i];
-    token_step(obj, b, i, t, s, obj.aggregation.weight(s.length, totals), g, acc);
-  }
-  const pass_partial block = reduce_t(temp).Reduce(acc, combine_pass{});
-  if (threadIdx.x == 0) partials[blockIdx.x] = block;
-}
-
-/// The token pass with 16-byte loads: each thread takes four consecutive tokens of one row
-/// (T % 4 == 0 and every array 16-byte aligned, checked by `vector_loads_apply`), loads each
-/// input as one float4 (the mask as one uchar4), runs the shared token body four times and
-/// stores the gradients as float4.
+/// raw[0..2] = local tokens, sequences, non-empty (what the hook globalises), raw[3] = width,
+/// raw[4..6] = the local values again (the hook leaves those alone).
 template <class O>
 __global__ void __launch_bounds__(block_threads)
-    token_kernel_vec4(O obj, token_batch<float> b, gradient_out<float> g,
-                      const sequence_summary* summaries, const batch_totals* totals_ptr,
-                      pass_partial* partials) {
-  using reduce_t = cub::BlockReduce<pass_partial, block_threads>;
+    totals_kernel(const sequence_summary<O>* summaries, index_t N, index_t T, double* raw) {
+  using reduce_t = cub::BlockReduce<batch_totals, block_threads>;
   __shared__ typename reduce_t::TempStorage temp;
-  const batch_totals totals = *totals_ptr;
-  const index_t quads = b.N * b.T / 4;
+  batch_totals t;
+  for (index_t i = threadIdx.x; i < N; i += block_threads) add_to_totals(t, summaries[i]);
+  const batch_totals all = reduce_t(temp).Reduce(t, driver::add_totals{});
+  if (threadIdx.x == 0) {
+    raw[0] = raw[4] = all.local_tokens;
+    raw[1] = raw[5] = all.local_sequences;
+    raw[2] = raw[6] = all.local_nonempty;
+    raw[3] = double(T);
+  }
+}
+
+__device__ inline batch_totals totals_of(const double* raw) {
+  batch_totals t;
+  t.tokens = raw[0];
+  t.sequences = raw[1];
+  t.nonempty = raw[2];
+  t.max_width = raw[3];
+  t.local_tokens = raw[4];
+  t.local_sequences = raw[5];
+  t.local_nonempty = raw[6];
+  return t;
+}
+
+/// One block per sequence. `guard` (accumulate mode): skip the row when the checking pass failed.
+template <bool KL, class O, class Real>
+__global__ void __launch_bounds__(block_threads)
+    pass_kernel(O obj, token_batch<Real> b, gradient_out<Real> g, const sequence_summary<O>* summaries,
+                const double* raw, pass_partial<O>* rows, const device_result<O>* guard) {
+  using reduce_t = cub::BlockReduce<row_result<O>, block_threads>;
+  __shared__ typename reduce_t::TempStorage temp;
+  __shared__ double gather_total;
+  if (guard != nullptr && (guard->partial.bad_token >= 0 || guard->partial.bad_sequence >= 0)) return;
+  const index_t i = blockIdx.x;
+  const sequence_summary<O> s = summaries[i];
+  const batch_totals totals = totals_of(raw);
+  const pass_flags f = flags_of(obj, b);
+  const row_weights<O> w = weights_of(obj, s, totals);
+  row_lanes<O, Real> acc;
+  pass_tokens<Real, true, KL>(obj, b, s, w, g, threadIdx.x, block_threads, f, acc);
+  const row_result<O> r = reduce_t(temp).Reduce(reduce(acc), combine_op<row_result<O>>{});
+  if constexpr (pass_layout<O>::gathers) {
+    if (threadIdx.x == 0) gather_total = r.gather;
+    __syncthreads();
+    gather_tokens<Real>(obj, b, s, gather_total, g, threadIdx.x, block_threads, f);
+  }
+  if (threadIdx.x == 0) {
+    pass_partial<O> p;
+    add_row(p, s, r);
+    rows[i] = p;
+  }
+}
+
+/// The rows' partials in a fixed tree: block k takes rows k, k + K, … per thread (K = gridDim.x),
+/// then one block combines the K block partials (out != nullptr on that second launch).
+template <class O>
+__global__ void __launch_bounds__(block_threads)
+    combine_kernel(const pass_partial<O>* in, index_t n, pass_partial<O>* blocks, device_result<O>* out,
+                   const double* raw, const device_result<O>* failed_check, bool verdict) {
+  using reduce_t = cub::BlockReduce<pass_partial<O>, block_threads>;
+  __shared__ typename reduce_t::TempStorage temp;
+  pass_partial<O> acc;
   const index_t stride = index_t(gridDim.x) * block_threads;
-  const bool write = g.mode == grad_mode::write;
-  const float4 zero4 = make_float4(0.f, 0.f, 0.f, 0.f);
-  auto load4 = [](const float* p, index_t k) {
-    return p != nullptr ? *reinterpret_cast<const float4*>(p + k) : make_float4(0.f, 0.f, 0.f, 0.f);
-  };
-  pass_partial acc;
-  for (index_t q = index_t(blockIdx.x) * block_threads + threadIdx.x; q < quads; q += stride) {
-    const index_t k0 = 4 * q;
-    const index_t i = k0 / b.T;
-    const index_t t0 = k0 - i * b.T;
-    const sequence_summary s = summaries[i];
-    const double w = obj.aggregation.weight(s.length, totals);
-    const float4 lp = load4(b.logp, k0);
-    const float4 old = b.old != nullptr ? load4(b.old, k0) : lp;
-    const float4 ref = load4(b.ref, k0);
-    const float4 ent = load4(b.entropy, k0);
-    const float4 smp = b.sampler_logp != nullptr ? load4(b.sampler_logp, k0) : old;
-    const float4 tadv = load4(b.token_advantages, k0);
-    const uchar4 m = b.mask != nullptr ? *reinterpret_cast<const uchar4*>(b.mask + k0)
-                                       : make_uchar4(1, 1, 1, 1);
-    const index_t len = b.lengths != nullptr ? index_t(b.lengths[i]) : b.T;
-    const float A = b.advantages != nullptr ? b.advantages[i] : 0.f;
-    const float v_lp[4] = {lp.x, lp.y, lp.z, lp.w}, v_old[4] = {old.x, old.y, old.z, old.w},
-                v_ref[4] = {ref.x, ref.y, ref.z, ref.w}, v_ent[4] = {ent.x, ent.y, ent.z, ent.w},
-                v_smp[4] = {smp.x, smp.y, smp.z, smp.w}, v_ta[4] = {tadv.x, tadv.y, tadv.z, tadv.w};
-    const unsigned char v_m[4] = {m.x, m.y, m.z, m.w};
-    float d_lp[4], d_h[4];
-    bool part[4];
-#pragma unroll
-    for (int j = 0; j < 4; ++j) {
-      token_inputs<float> v;
-      v.logp = v_lp[j];
-      v.old = v_old[j];
-      v.ref = v_ref[j];
-      v.entropy = v_ent[j];
-      v.sampler = v_smp[j];
-      v.advantage = b.token_advantages != nullptr ? v_ta[j] : A;
-      v.in = v_m[j] != 0 && t0 + j < len;
-      const token_gradient<float> d = token_body(obj, v, s, w, acc);
-      d_lp[j] = d.dlogp;
-      d_h[j] = d.dentropy;
-      part[j] = s.length > 0 && v.in;
-    }
-    // write: every position (0 where a token takes no part); accumulate: add where it does
-    if (g.dlogp != nullptr) {
-      float4* out = reinterpret_cast<float4*>(g.dlogp + k0);
-      const float4 base = write ? zero4 : *out;
-      *out = make_float4(base.x + (part[0] || write ? d_lp[0] : 0.f), base.y + (part[1] || write ? d_lp[1] : 0.f),
-                         base.z + (part[2] || write ? d_lp[2] : 0.f), base.w + (part[3] || write ? d_lp[3] : 0.f));
-    }
-    if (g.dentropy != nullptr) {
-      float4* out = reinterpret_cast<float4*>(g.dentropy + k0);
-      const float4 base = write ? zero4 : *out;
-      *out = make_float4(base.x + (part[0] || write ? d_h[0] : 0.f), base.y + (part[1] || write ? d_h[1] : 0.f),
-                         base.z + (part[2] || write ? d_h[2] : 0.f), base.w + (part[3] || write ? d_h[3] : 0.f));
-    }
+  for (index_t k = index_t(blockIdx.x) * block_threads + threadIdx.x; k < n; k += stride) combine(acc, in[k]);
+  const pass_partial<O> all = reduce_t(temp).Reduce(acc, combine_op<pass_partial<O>>{});
+  if (threadIdx.x != 0) return;
+  if (out == nullptr) {
+    blocks[blockIdx.x] = all;
+    return;
   }
-  const pass_partial block = reduce_t(temp).Reduce(acc, combine_pass{});
-  if (threadIdx.x == 0) partials[blockIdx.x] = block;
+  out->partial = all;
+  out->totals = totals_of(raw);
+  if (!verdict) out->partial.bad_token = out->partial.bad_sequence = -1;  // unchecked: no verdict
+  if (failed_check != nullptr && (failed_check->partial.bad_token >= 0 || failed_check->partial.bad_sequence >= 0))
+    out->partial = failed_check->partial;  // the accumulating pass did not run
 }
 
-/// Whether the float4 token kernel applies: float, rows of a multiple of 4 tokens, every array
-/// 16-byte aligned (the mask 4-byte aligned).
-template <class Real>
-bool vector_loads_apply(const token_batch<Real>& b, const gradient_out<Real>& g) {
-  if constexpr (!std::is_same_v<Real, float>) {
-    return false;
+/// Enqueues prepass, totals (+ hook), pass and combine; the result lands in `result`.
+template <class O, class Real, class R>
+status enqueue(const O& obj, const token_batch<Real>& b, const gradient_out<Real>& g, const exec::cuda& exec,
+               const R& reduction, const layout<O>& ws, device_result<O>* result,
+               std::type_identity_t<const device_result<O>*> guard, bool verdict) {
+  const index_t N = b.N;
+  const cudaStream_t stream = exec.stream;
+  prepass_kernel<<<unsigned(N), block_threads, 0, stream>>>(obj, b, ws.summaries);
+  GRPO_TRY(check_launch("prepass_kernel"));
+  totals_kernel<O><<<1, block_threads, 0, stream>>>(ws.summaries, N, b.T, ws.raw);
+  GRPO_TRY(check_launch("totals_kernel"));
+  reduction.sum(ws.raw, 3, stream);
+  reduction.max(ws.raw + 3, 1, stream);
+  if (O::has_kl && obj.beta != 0) {
+    if constexpr (O::has_kl)
+      pass_kernel<true><<<unsigned(N), block_threads, 0, stream>>>(obj, b, g, ws.summaries, ws.raw, ws.rows, guard);
   } else {
-    auto aligned = [](const void* p, std::uintptr_t a) {
-      return p == nullptr || reinterpret_cast<std::uintptr_t>(p) % a == 0;
-    };
-    return b.T % 4 == 0 && aligned(b.logp, 16) && aligned(b.old, 16) && aligned(b.ref, 16) &&
-           aligned(b.entropy, 16) && aligned(b.sampler_logp, 16) &&
-           aligned(b.token_advantages, 16) && aligned(g.dlogp, 16) && aligned(g.dentropy, 16) &&
-           aligned(b.mask, 4);
+    pass_kernel<false><<<unsigned(N), block_threads, 0, stream>>>(obj, b, g, ws.summaries, ws.raw, ws.rows, guard);
   }
+  GRPO_TRY(check_launch("pass_kernel"));
+  combine_kernel<O><<<unsigned(combine_blocks), block_threads, 0, stream>>>(ws.rows, N, ws.blocks, nullptr, ws.raw, nullptr,
+                                                                            verdict);
+  GRPO_TRY(check_launch("combine_kernel"));
+  combine_kernel<O><<<1, block_threads, 0, stream>>>(ws.blocks, combine_blocks, nullptr, result, ws.raw, guard, verdict);
+  return check_launch("combine_kernel");
 }
 
-__global__ void combine_kernel(const pass_partial* partials, index_t n, pass_partial* out) {
-  pass_partial all;
-  for (index_t k = 0; k < n; ++k) combine(all, partials[k]);
-  *out = all;
-}
-
-// ---- device-side validation --------------------------------------------------------------------
-
-enum slot : int { s_lengths, s_logp, s_old, s_ref, s_token_adv, s_entropy, s_sampler, s_adv };
-
-__device__ inline void flag(unsigned long long* first_bad, int slot, index_t k) {
-  atomicMin(first_bad + slot, static_cast<unsigned long long>(k));
-}
-
-template <class Real>
-__device__ inline bool bad(const Real* x, index_t k) {
-  return x != nullptr && !grpo::detail::isfinite_(x[k]);
-}
-
-template <class Real>
-__global__ void validate_kernel(token_batch<Real> b, bool check_ref, bool check_entropy,
-                                bool check_sampler, const std::uint8_t* keep_truncated,
-                                unsigned long long* first_bad) {
-  const index_t tokens = b.N * b.T;
-  const index_t stride = index_t(gridDim.x) * blockDim.x;
-  for (index_t k = index_t(blockIdx.x) * blockDim.x + threadIdx.x; k < tokens; k += stride) {
-    const index_t i = k / b.T;
-    const index_t t = k - i * b.T;
-    if (t == 0) {
-      if (b.lengths != nullptr && (b.lengths[i] < 0 || b.lengths[i] > b.T)) flag(first_bad, s_lengths, i);
-      if (b.advantages != nullptr && (keep_truncated == nullptr || keep_truncated[i] == 0) &&
-          bad(b.advantages, i))
-        flag(first_bad, s_adv, i);
-    }
-    if (keep_truncated != nullptr && keep_truncated[i] != 0) continue;
-    if (!b.in(i, t)) continue;
-    if (bad(b.logp, k)) flag(first_bad, s_logp, k);
-    if (bad(b.old, k)) flag(first_bad, s_old, k);
-    if (check_ref && bad(b.ref, k)) flag(first_bad, s_ref, k);
-    if (bad(b.token_advantages, k)) flag(first_bad, s_token_adv, k);
-    if (check_entropy && bad(b.entropy, k)) flag(first_bad, s_entropy, k);
-    if (check_sampler && bad(b.sampler_logp, k)) flag(first_bad, s_sampler, k);
+template <bool Check, class O, class Real, class R>
+status evaluate(const O& obj, const token_batch<Real>& b, const gradient_out<Real>& g, const exec::cuda& exec,
+                const R& reduction) {
+  if (const char* who = driver::unprepared(obj))
+    return {errc::bad_config, who, -1,
+            "the CUDA backend needs this node's batch-wide value set (e.g. top_entropy::threshold)"};
+  if (exec.ws.data == nullptr || exec.ws.bytes < layout<O>::bytes(b.N))
+    return {errc::out_of_range, "workspace", -1,
+            "the CUDA backend needs " + std::to_string(layout<O>::bytes(b.N)) +
+                " bytes of device workspace (grpo::workspace_bytes), got " + std::to_string(exec.ws.bytes)};
+  const layout<O> ws = layout<O>::carve(exec.ws.data, b.N);
+  const bool accumulate = g.mode == grad_mode::accumulate && (g.dlogp != nullptr || g.dentropy != nullptr);
+  if (Check && accumulate) {  // check first (no stores), then accumulate only if that passed
+    GRPO_TRY(enqueue(obj, b, gradient_out<Real>{}, exec, reduction, ws, ws.check, nullptr, true));
+    GRPO_TRY(enqueue(obj, b, g, exec, reduction, ws, ws.result, ws.check, true));
+  } else {
+    GRPO_TRY(enqueue(obj, b, g, exec, reduction, ws, ws.result, nullptr, Check));
   }
+  if (exec.pinned_result != nullptr)
+    GRPO_TRY(check(cudaMemcpyAsync(exec.pinned_result, ws.result, sizeof(device_result<O>), cudaMemcpyDeviceToHost,
+                                   exec.stream),
+                   "cudaMemcpyAsync(result)"));
+  return {};
 }
 
 }  // namespace cuda_detail
 
 /// Bytes of device workspace an evaluation of an [N, T] batch needs on the CUDA backend.
 template <class O>
-std::size_t cuda_workspace_bytes(const O&, index_t N, index_t T) {
-  return cuda_detail::layout::bytes(N, T);
+  requires is_objective<O>
+std::size_t workspace_bytes(const exec::cuda&, const O&, index_t N, index_t /*T*/) {
+  return cuda_detail::layout<O>::bytes(N);
 }
 
-/// Evaluates without validating the inputs. Synchronises `exec.stream` once, to return the loss
-/// and statistics on the host; dL/dlogp stays on the device.
+/// Bytes of the pinned host buffer `exec::cuda::pinned_result` receives.
+template <class O>
+  requires is_objective<O>
+constexpr std::size_t cuda_result_bytes(const O&) {
+  return sizeof(cuda_detail::device_result<O>);
+}
+
+/// Enqueues the pass on exec.stream without validating the values (shapes and hyper-parameters
+/// are checked on the host). dL/dlogp goes to grad (device memory); the loss and statistics stay
+/// in the workspace until `synchronize`.
 template <class O, class Real, device_batch_reduction R = local_device_reduction>
   requires is_objective<O>
-status evaluate(unchecked_t, const O& obj, const token_batch<Real>& b,
-                const gradient_out<Real>& grad, objective_result& out, exec::cuda exec,
-                const R& reduction = {}, double zero_std_fraction = 0.0) {
-  if constexpr (O::template has<correction::top_entropy>) {
-    const auto& te = obj.corrections.template get<correction::top_entropy>();
-    if (te.threshold != te.threshold)
-      return {errc::bad_config, "top_entropy", -1,
-              "the CUDA backend needs an explicit entropy threshold (top_entropy::threshold); "
-              "compute the quantile first"};
-  }
-  const index_t N = b.N, T = b.T;
-  if (exec.ws.data == nullptr || exec.ws.bytes < cuda_workspace_bytes(obj, N, T))
-    return {errc::out_of_range, "workspace", -1,
-            "the CUDA backend needs " + std::to_string(cuda_workspace_bytes(obj, N, T)) +
-                " bytes of device workspace (grpo::cuda_workspace_bytes), got " +
-                std::to_string(exec.ws.bytes)};
-  using namespace cuda_detail;
-  const layout ws = layout::carve(exec.ws.data, N, T);
-  const cudaStream_t stream = exec.stream;
-  // the float4 kernel has a quarter as many work items; the grid (and so the partial count)
-  // stays token_blocks(N·T), which bounds both
-  const index_t blocks = token_blocks(N * T);
+status evaluate(unchecked_t, const O& obj, const token_batch<Real>& b, const gradient_out<Real>& grad,
+                exec::cuda exec, const R& reduction = {}) {
+  GRPO_TRY(validate_shapes(obj, b));
+  return cuda_detail::evaluate<false>(obj, b, grad, exec, reduction);
+}
 
-  prepass_kernel<<<unsigned(N), block_threads, 0, stream>>>(obj, b, ws.summaries);
-  GRPO_TRY(check_launch("prepass_kernel"));
-  totals_kernel<<<1, block_threads, 0, stream>>>(ws.summaries, N, T, ws.totals_raw);
-  GRPO_TRY(check_launch("totals_kernel"));
-  reduction.sum(ws.totals_raw, 2, stream);
-  reduction.max(ws.totals_raw + 2, 1, stream);
-  finish_totals_kernel<<<1, 1, 0, stream>>>(ws.totals_raw, ws.totals);
-  GRPO_TRY(check_launch("finish_totals_kernel"));
-  if (vector_loads_apply(b, grad)) {
-    if constexpr (std::is_same_v<Real, float>) {
-      token_kernel_vec4<<<unsigned(blocks), block_threads, 0, stream>>>(obj, b, grad, ws.summaries,
-                                                                        ws.totals, ws.partials);
-      GRPO_TRY(check_launch("token_kernel_vec4"));
-    }
-  } else {
-    token_kernel<<<unsigned(blocks), block_threads, 0, stream>>>(obj, b, grad, ws.summaries,
-                                                                 ws.totals, ws.partials);
-    GRPO_TRY(check_launch("token_kernel"));
-  }
-  combine_kernel<<<1, 1, 0, stream>>>(ws.partials, blocks, ws.result);
-  GRPO_TRY(check_launch("combine_kernel"));
+/// Enqueues the checked pass: every value it reads is validated on the device, and the verdict
+/// comes back with the result from `synchronize`.
+template <class O, class Real, device_batch_reduction R = local_device_reduction>
+  requires is_objective<O>
+status evaluate(const O& obj, const token_batch<Real>& b, const gradient_out<Real>& grad, exec::cuda exec,
+                const R& reduction = {}) {
+  GRPO_TRY(validate_shapes(obj, b));
+  return cuda_detail::evaluate<true>(obj, b, grad, exec, reduction);
+}
 
-  pass_partial all;
-  batch_totals totals;
-  GRPO_TRY(check(cudaMemcpyAsync(&all, ws.result, sizeof all, cudaMemcpyDeviceToHost, stream),
-                 "cudaMemcpyAsync(result)"));
-  GRPO_TRY(check(cudaMemcpyAsync(&totals, ws.totals, sizeof totals, cudaMemcpyDeviceToHost, stream),
-                 "cudaMemcpyAsync(totals)"));
-  GRPO_TRY(check(cudaStreamSynchronize(stream), "cudaStreamSynchronize"));
-  out.loss = all.loss;
-  out.stats = finalize_statistics(all, zero_std_fraction);
-  out.totals = totals;
+/// Turns a device result (copied to the host) into the loss, the statistics and the status.
+template <class O, class Real>
+  requires is_objective<O>
+status finish(const O& obj, const token_batch<Real>& b, const void* host_result, objective_result& out) {
+  const auto& r = *static_cast<const cuda_detail::device_result<O>*>(host_result);
+  GRPO_TRY(pass_status(r.partial, b.T));
+  out = finalize(obj, b, r.partial, r.totals);
   return {};
 }
 
-/// Validates (hyper-parameters, pointers and shapes on the host; values on the device), then
-/// evaluates: the loss, dL/dlogp into grad.dlogp (device memory) and the statistics.
+/// Waits for the last evaluation on exec.stream and returns its loss, statistics and status
+/// (read from exec.pinned_result when given, else copied from the workspace).
+template <class O, class Real>
+  requires is_objective<O>
+status synchronize(const O& obj, const token_batch<Real>& b, const exec::cuda& exec, objective_result& out) {
+  cuda_detail::device_result<O> host;
+  const void* src = exec.pinned_result;
+  if (src == nullptr) {
+    const auto ws = cuda_detail::layout<O>::carve(exec.ws.data, b.N);
+    GRPO_TRY(cuda_detail::check(cudaMemcpyAsync(&host, ws.result, sizeof host, cudaMemcpyDeviceToHost, exec.stream),
+                                "cudaMemcpyAsync(result)"));
+    src = &host;
+  }
+  GRPO_TRY(cuda_detail::check(cudaStreamSynchronize(exec.stream), "cudaStreamSynchronize"));
+  return finish(obj, b, src, out);
+}
+
+/// evaluate, then synchronize: the loss and statistics on return (one stream synchronisation).
 template <class O, class Real, device_batch_reduction R = local_device_reduction>
   requires is_objective<O>
-status evaluate(const O& obj, const token_batch<Real>& b, const gradient_out<Real>& grad,
-                objective_result& out, exec::cuda exec, const R& reduction = {},
-                double zero_std_fraction = 0.0) {
-  GRPO_TRY(validate_shapes(obj, b));
-  if (exec.ws.data == nullptr || exec.ws.bytes < cuda_workspace_bytes(obj, b.N, b.T))
-    return evaluate(unchecked, obj, b, grad, out, exec, reduction, zero_std_fraction);
-  using namespace cuda_detail;
-  const layout ws = layout::carve(exec.ws.data, b.N, b.T);
-  GRPO_TRY(check(cudaMemsetAsync(ws.first_bad, 0xff, layout::validation_slots * sizeof(unsigned long long),
-                                 exec.stream),
-                 "cudaMemsetAsync(validation)"));
-  const std::uint8_t* truncated =
-      O::template has<correction::truncated_mask> ? b.truncated : nullptr;
-  const bool check_ref = O::has_kl && obj.beta != 0;
-  const bool check_sampler = O::template has<correction::sampler_mismatch> ||
-                             O::template has<correction::off_policy_mask>;
-  validate_kernel<<<unsigned(token_blocks(b.N * b.T)), block_threads, 0, exec.stream>>>(
-      b, check_ref, O::needs_entropy, check_sampler, truncated, ws.first_bad);
-  GRPO_TRY(check_launch("validate_kernel"));
-  unsigned long long first[layout::validation_slots];
-  GRPO_TRY(check(cudaMemcpyAsync(first, ws.first_bad, sizeof first, cudaMemcpyDeviceToHost,
-                                 exec.stream),
-                 "cudaMemcpyAsync(validation)"));
-  GRPO_TRY(check(cudaStreamSynchronize(exec.stream), "cudaStreamSynchronize"));
-  constexpr const char* names[] = {"lengths", "logp",    "old",          "ref",
-                                   "token_advantages", "entropy", "sampler_logp", "advantages"};
-  constexpr unsigned long long none = ~0ull;
-  for (int s = 0; s < layout::validation_slots; ++s) {
-    if (first[s] == none) continue;
-    if (s == s_lengths)
-      return {errc::out_of_range, names[s], index_t(first[s]), "length outside [0, T]"};
-    return {errc::non_finite, names[s], index_t(first[s]),
-            s == s_adv ? "non-finite advantage" : "non-finite value at a masked-in position"};
-  }
-  return evaluate(unchecked, obj, b, grad, out, exec, reduction, zero_std_fraction);
+status evaluate(const O& obj, const token_batch<Real>& b, const gradient_out<Real>& grad, objective_result& out,
+                exec::cuda exec, const R& reduction = {}) {
+  GRPO_TRY(evaluate(obj, b, grad, exec, reduction));
+  return synchronize(obj, b, exec, out);
+}
+template <class O, class Real, device_batch_reduction R = local_device_reduction>
+  requires is_objective<O>
+status evaluate(unchecked_t, const O& obj, const token_batch<Real>& b, const gradient_out<Real>& grad,
+                objective_result& out, exec::cuda exec, const R& reduction = {}) {
+  GRPO_TRY(evaluate(unchecked, obj, b, grad, exec, reduction));
+  return synchronize(obj, b, exec, out);
 }
 
 }  // namespace grpo

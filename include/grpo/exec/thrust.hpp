@@ -1,18 +1,17 @@
 #pragma once
-// Thrust backend of the fused objective pass: grpo::exec::thrust_system{policy}, for any Thrust
+// Thrust backend of the fused objective pass: grpo::exec::on_thrust(policy, ws), for any Thrust
 // execution policy: thrust::cpp::par (one host thread), thrust::omp::par (OpenMP threads),
 // thrust::cuda::par.on(stream) (a GPU, compiled by nvcc; the batch pointers and the workspace
-// are then device memory). The same body as every backend (grpo/objective/fused.hpp):
-//   for_each sequence -> sequence_summary,  transform_reduce -> token count,
-//   host batch_reduction hook -> totals,    for_each sequence -> pass_partial,
-//   reduce(combine) -> loss and statistics.
-// Determinism: with thrust::cpp the partials are combined in sequence order and the results are
-// bitwise equal to grpo::exec::serial. Other systems reduce in an order of their own: equal to
-// rounding, and run-to-run deterministic only as far as that system's reduce is.
+// are then device memory). The driver of grpo/exec/driver.hpp over thrust::for_each and
+// thrust::reduce; on the host a sequence runs as on exec::serial (AVX2 lanes where they apply),
+// so thrust::cpp gives bitwise the results of exec::serial. Other systems reduce the work items
+// in an order of their own: equal to rounding, and run-to-run deterministic as far as that
+// system's reduce is.
 #include <grpo/core/error.hpp>
 #include <grpo/core/reduce.hpp>
+#include <grpo/exec/cpu.hpp>
+#include <grpo/exec/driver.hpp>
 #include <grpo/exec/policy.hpp>
-#include <grpo/objective/fused.hpp>
 
 #include <thrust/for_each.h>
 #include <thrust/iterator/counting_iterator.h>
@@ -24,8 +23,8 @@
 namespace grpo {
 
 namespace exec {
-/// Run with a Thrust execution policy. `ws` must be memory the policy's system can address,
-/// of at least objective_workspace_bytes(N) bytes.
+/// Run with a Thrust execution policy. `ws` must be memory the policy's system can address, of
+/// at least grpo::workspace_bytes(exec, objective, N, T) bytes.
 template <class Policy>
 struct thrust_system {
   Policy policy;
@@ -39,92 +38,93 @@ thrust_system<Policy> on_thrust(Policy p, workspace ws) {
 
 namespace thrust_detail {
 
-template <class O, class Real>
-struct summarize {
-  O obj;
-  token_batch<Real> b;
-  sequence_summary* out;
-  GRPO_HD void operator()(index_t i) const { out[i] = summarize_sequence(obj, b, i); }
-};
-
-struct length_of {
-  GRPO_HD double operator()(const sequence_summary& s) const { return s.length; }
-};
-
-template <class O, class Real>
-struct sequence_pass {
-  O obj;
-  token_batch<Real> b;
-  gradient_out<Real> g;
-  const sequence_summary* summaries;
-  batch_totals totals;
-  pass_partial* out;
-  GRPO_HD void operator()(index_t i) const {
-    pass_partial p;
-    const sequence_summary s = summaries[i];
-    sequence_step(obj, b, i, s, obj.aggregation.weight(s.length, totals), g, p);
-    out[i] = p;
+/// A sequence on a Thrust thread: as a CPU thread on the host, scalar lanes on a device.
+struct rows {
+  bool simd = false;
+  template <bool Check, class O, class Real>
+  GRPO_HD sequence_summary<O> summarize(const O& obj, const token_batch<Real>& b, index_t i) const {
+#if GRPO_DEVICE
+    return summarize_sequence<Real, Check>(obj, b, i);
+#else
+    return cpu_detail::rows{simd}.template summarize<Check>(obj, b, i);
+#endif
+  }
+  template <bool Check, class O, class Real>
+  GRPO_HD void run(const O& obj, const token_batch<Real>& b, const sequence_summary<O>& s, const batch_totals& t,
+                   const gradient_out<Real>& g, pass_partial<O>& p) const {
+#if GRPO_DEVICE
+    run_sequence<Real, Check>(obj, b, s, t, g, p);
+#else
+    cpu_detail::rows{simd}.template run<Check>(obj, b, s, t, g, p);
+#endif
   }
 };
 
-struct combine_partials {
-  GRPO_HD pass_partial operator()(pass_partial a, const pass_partial& b) const {
-    combine(a, b);
-    return a;
+template <class Policy>
+struct loops {
+  Policy policy;
+  template <class Pre, class Between, class MakeBody>
+  void run(index_t n, const Pre& pre, Between&& between, index_t items, MakeBody&& make) const {
+    const ::thrust::counting_iterator<index_t> first(0);
+    ::thrust::for_each(policy, first, first + n, pre);
+    between();
+    ::thrust::for_each(policy, first, first + items, make());
+  }
+  template <class O>
+  batch_totals totals(const sequence_summary<O>* s, index_t n) const {
+    return ::thrust::transform_reduce(policy, s, s + n, driver::length_of<O>{}, batch_totals{}, driver::add_totals{});
+  }
+  template <class O>
+  pass_partial<O> combine(const pass_partial<O>* p, index_t n) const {
+    return ::thrust::reduce(policy, p, p + n, pass_partial<O>{}, driver::combine_partials<O>{});
   }
 };
+
+template <bool Check, class O, class Real, class Policy, class R>
+status evaluate(const O& objective_in, const token_batch<Real>& b, const gradient_out<Real>& g,
+                objective_result& out, const exec::thrust_system<Policy>& exec, const R& reduction) {
+  O obj = objective_in;
+  if (const char* who = driver::unprepared(obj))
+    return {errc::bad_config, who, -1,
+            "the Thrust backend needs this node's batch-wide value set (e.g. top_entropy::threshold)"};
+  const std::size_t need = driver::layout<O>::bytes(b.N);
+  if (exec.ws.data == nullptr || exec.ws.bytes < need)
+    return {errc::out_of_range, "workspace", -1,
+            "the Thrust backend needs " + std::to_string(need) +
+                " bytes of workspace (grpo::workspace_bytes), got " + std::to_string(exec.ws.bytes)};
+  return driver::run<Check>(loops<Policy>{exec.policy}, rows{simd::has_avx2()}, obj, b, g, reduction, exec.ws.data, out);
+}
 
 }  // namespace thrust_detail
 
-/// Evaluates without validating the inputs (the caller vouches for them).
-template <class O, class Real, class Policy, batch_reduction R = local_reduction>
+template <class Policy, class O>
   requires is_objective<O>
-status evaluate(unchecked_t, const O& obj, const token_batch<Real>& b,
-                const gradient_out<Real>& grad, objective_result& out,
-                exec::thrust_system<Policy> exec, const R& reduction = {},
-                double zero_std_fraction = 0.0) {
-  if constexpr (O::template has<correction::top_entropy>) {
-    const auto& te = obj.corrections.template get<correction::top_entropy>();
-    if (te.threshold != te.threshold)
-      return {errc::bad_config, "top_entropy", -1,
-              "the Thrust backend needs an explicit entropy threshold (top_entropy::threshold)"};
-  }
-  const index_t N = b.N;
-  if (exec.ws.data == nullptr || exec.ws.bytes < objective_workspace_bytes(N))
-    return {errc::out_of_range, "workspace", -1,
-            "the Thrust backend needs " + std::to_string(objective_workspace_bytes(N)) +
-                " bytes of workspace (grpo::objective_workspace_bytes), got " +
-                std::to_string(exec.ws.bytes)};
-  auto* summaries = static_cast<sequence_summary*>(exec.ws.data);
-  auto* partials = reinterpret_cast<pass_partial*>(summaries + N);
-  const ::thrust::counting_iterator<index_t> first(0), last(N);
-
-  ::thrust::for_each(exec.policy, first, last,
-                     thrust_detail::summarize<O, Real>{obj, b, summaries});
-  const double tokens = ::thrust::transform_reduce(exec.policy, summaries, summaries + N,
-                                                   thrust_detail::length_of{}, 0.0,
-                                                   ::thrust::plus<double>{});
-  batch_totals totals = local_totals(tokens, N, b.T);
-  reduce_totals(totals, reduction);
-  ::thrust::for_each(exec.policy, first, last,
-                     thrust_detail::sequence_pass<O, Real>{obj, b, grad, summaries, totals, partials});
-  const pass_partial all = ::thrust::reduce(exec.policy, partials, partials + N, pass_partial{},
-                                            thrust_detail::combine_partials{});
-  out.loss = all.loss;
-  out.stats = finalize_statistics(all, zero_std_fraction);
-  out.totals = totals;
-  return {};
+std::size_t workspace_bytes(const exec::thrust_system<Policy>&, const O&, index_t N, index_t /*T*/) {
+  return driver::layout<O>::bytes(N);
 }
 
-/// Validates on the host (host-addressable systems only: for device memory validate the
-/// values with the CUDA backend or call the unchecked overload), then evaluates.
+/// Evaluates without validating the values (shapes and hyper-parameters are checked).
+template <class O, class Real, class Policy, batch_reduction R = local_reduction>
+  requires is_objective<O>
+status evaluate(unchecked_t, const O& obj, const token_batch<Real>& b, const gradient_out<Real>& grad,
+                objective_result& out, exec::thrust_system<Policy> exec, const R& reduction = {}) {
+  GRPO_TRY(validate_shapes(obj, b));
+  return thrust_detail::evaluate<false>(obj, b, grad, out, exec, reduction);
+}
+
+/// The loss, dL/dlogp and the statistics, validating every value the pass reads as it goes, on
+/// any Thrust system (device memory included). In accumulate mode on a host system the values are
+/// checked first, so a failure leaves the gradient untouched; on a device system accumulate mode
+/// needs the unchecked call (validate first with the CUDA backend).
 template <class O, class Real, class Policy, batch_reduction R = local_reduction>
   requires is_objective<O>
 status evaluate(const O& obj, const token_batch<Real>& b, const gradient_out<Real>& grad,
-                objective_result& out, exec::thrust_system<Policy> exec,
-                const R& reduction = {}, double zero_std_fraction = 0.0) {
-  GRPO_TRY(validate(obj, b));
-  return evaluate(unchecked, obj, b, grad, out, exec, reduction, zero_std_fraction);
+                objective_result& out, exec::thrust_system<Policy> exec, const R& reduction = {}) {
+  GRPO_TRY(validate_shapes(obj, b));
+  if (grad.mode == grad_mode::accumulate && (grad.dlogp != nullptr || grad.dentropy != nullptr))
+    return {errc::bad_config, "grad.mode", -1,
+            "accumulate mode with the Thrust backend needs grpo::unchecked (validate the batch first)"};
+  return thrust_detail::evaluate<true>(obj, b, grad, out, exec, reduction);
 }
 
 }  // namespace grpo

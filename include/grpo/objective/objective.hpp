@@ -1,17 +1,21 @@
 #pragma once
-// An objective is composed at compile time from one part of each kind:
+// An objective is composed at compile time from one node of each role:
 //   objective<Ratio, Surrogate, Kl, Aggregation, Corrections...>
 // The types choose the algorithms; their members (and `beta`) hold the hyper-parameters as
-// run-time values with defaults. Combinations that make no sense fail to compile with a message
-// saying what to do. `validate(objective, batch)` checks the inputs on the host.
+// run-time values with defaults. Every node follows the protocol of node.hpp; a part in the
+// wrong position, or a part without the hook its role needs, fails to compile with a message
+// saying what to write.
 #include <grpo/core/error.hpp>
+#include <grpo/objective/aggregated.hpp>
 #include <grpo/objective/aggregation.hpp>
 #include <grpo/objective/batch.hpp>
 #include <grpo/objective/corrections.hpp>
 #include <grpo/objective/kl.hpp>
+#include <grpo/objective/node.hpp>
 #include <grpo/objective/ratio.hpp>
 #include <grpo/objective/surrogate.hpp>
 
+#include <concepts>
 #include <string>
 #include <type_traits>
 
@@ -29,9 +33,42 @@ struct all_distinct<T, Ts...>
 
 template <class P>
 inline constexpr bool needs_sequence_ratio = requires { P::needs_sequence_ratio; };
-template <class P>
-inline constexpr bool needs_token_ratio = requires { P::needs_token_ratio; };
+
+// What a hook is tried with, to tell whether a node has it (the real pass uses the same context
+// with the real objective).
+template <class S>
+struct probe_objective {
+  using surrogate_type = S;
+  S surrogate;
+};
+template <class N, class S>
+using probe_context = token_context<float, probe_objective<S>, state_of<N, probe_objective<S>>>;
 }  // namespace detail
+
+template <class N, class S = surrogate::gpg>
+concept ratio_node = requires(const N& n, detail::probe_context<N, S>& c) {
+  { n.log_ratio(c) } -> std::convertible_to<float>;
+};
+template <class N>
+concept surrogate_node = requires(const N& n, detail::probe_context<N, N>& c) {
+  { n.policy(c) } -> std::same_as<policy_value<float>>;
+};
+template <class N>
+concept term_node = requires(const N& n, detail::probe_context<N, surrogate::gpg>& c) {
+  { n.term(c) } -> std::same_as<term_value<float>>;
+};
+template <class N>
+concept weight_node = requires(const N& n, detail::probe_context<N, surrogate::gpg>& c) {
+  { n.policy_weight(c) } -> std::convertible_to<float>;
+};
+template <class N>
+concept aggregation_node = requires(const N& n, const sequence_info& s, const batch_totals& t) {
+  { n.sequence_weight(s, t) } -> std::convertible_to<double>;
+};
+template <class N>
+concept sequence_node = requires(const N& n, const sequence_info& s) {
+  { n.keep_sequence(s) } -> std::convertible_to<bool>;
+} || (node_detail::prepass_sums_of<N>() > 0);
 
 /// The corrections of an objective: a struct that inherits each one (all distinct), so that
 /// device code reaches them without a tuple: `obj.corrections.template get<C>()`.
@@ -54,27 +91,39 @@ struct objective {
                 "grpo::objective: a KL estimator was given as the surrogate; put the surrogate "
                 "(e.g. grpo::surrogate::ppo_clip) 2nd and the KL estimator 3rd");
   static_assert(is_part_of<Surrogate, surrogate_tag>,
-                "grpo::objective: the 2nd parameter must be a surrogate from grpo::surrogate "
-                "(ppo_clip, cispo_trl, cispo_clipped, sapo, gmpo, gpg, dro)");
+                "grpo::objective: the 2nd parameter must be a surrogate (`using category = "
+                "grpo::surrogate_tag;`), e.g. grpo::surrogate::ppo_clip");
   static_assert(is_part_of<Kl, kl_tag>,
                 "grpo::objective: the 3rd parameter must be a KL estimator from grpo::kl "
                 "(use grpo::kl::none for no KL term)");
   static_assert(is_part_of<Aggregation, aggregation_tag>,
                 "grpo::objective: the 4th parameter must be an aggregation from grpo::aggregation");
   static_assert((is_part_of<Corrections, correction_tag> && ...),
-                "grpo::objective: parameters after the aggregation must be corrections from "
-                "grpo::correction");
+                "grpo::objective: parameters after the aggregation must be corrections "
+                "(`using category = grpo::correction_tag;`)");
   static_assert(detail::all_distinct<Corrections...>::value,
                 "grpo::objective: each correction may appear only once");
+  static_assert(ratio_node<Ratio, Surrogate>,
+                "grpo::objective: the ratio has no log_ratio hook; write `template <class C> auto "
+                "log_ratio(C& c) const` that sets c.log_ratio and c.ratio and returns "
+                "d(log ratio)/d(logp) as a typename C::lane (grpo/objective/node.hpp)");
+  static_assert(surrogate_node<Surrogate>,
+                "grpo::objective: the surrogate has no policy hook; write `template <class C> auto "
+                "policy(C& c) const` returning grpo::policy_value<typename C::lane>{loss, "
+                "d loss/d log_ratio, d loss/d logp} (grpo/objective/node.hpp)");
+  static_assert(term_node<Kl>,
+                "grpo::objective: the KL estimator has no term hook; write `template <class C> auto "
+                "term(C& c) const` returning grpo::term_value<typename C::lane>{k, dk/dlogp}");
+  static_assert(aggregation_node<Aggregation>,
+                "grpo::objective: the aggregation has no sequence_weight hook; write `double "
+                "sequence_weight(const grpo::sequence_info&, const grpo::batch_totals&) const`");
+  static_assert(((term_node<Corrections> || weight_node<Corrections> || sequence_node<Corrections>) && ...),
+                "grpo::objective: a correction must have at least one of the hooks policy_weight "
+                "(multiplies the policy term), term (adds a term), keep_sequence, or a prepass "
+                "(grpo/objective/node.hpp)");
   static_assert(!detail::needs_sequence_ratio<Surrogate> || Ratio::level == ratio_level::sequence,
                 "grpo::objective: GMPO is a geometric mean over the sequence; use "
                 "grpo::ratio::sequence with grpo::surrogate::gmpo");
-  static_assert(!detail::needs_sequence_ratio<Aggregation> || Ratio::level == ratio_level::sequence,
-                "grpo::objective: LUSPO scales a sequence-level loss by its length; use "
-                "grpo::ratio::sequence with grpo::aggregation::luspo");
-  static_assert(!detail::needs_token_ratio<Kl> || Ratio::level == ratio_level::token,
-                "grpo::objective: IS-corrected k3 weights each token by its own ratio; use "
-                "grpo::ratio::token with grpo::kl::is_corrected_k3");
 
   using ratio_type = Ratio;
   using surrogate_type = Surrogate;
@@ -93,8 +142,42 @@ struct objective {
   static constexpr bool has = corrections_type::template has<C>;
   static constexpr ratio_level level = Ratio::level;
   static constexpr bool has_kl = Kl::enabled;
-  static constexpr bool needs_entropy =
-      has<correction::entropy_bonus> || has<correction::top_entropy>;
+
+  /// The nodes in the order the pass folds over them: ratio, surrogate, kl, aggregation, then
+  /// the corrections.
+  static constexpr std::size_t node_count = 4 + sizeof...(Corrections);
+  template <std::size_t I>
+  GRPO_HD const auto& node() const {
+    if constexpr (I == 0) return ratio;
+    else if constexpr (I == 1) return surrogate;
+    else if constexpr (I == 2) return kl;
+    else if constexpr (I == 3) return aggregation;
+    else return corrections.template get<typename nodes_list<I - 4, Corrections...>::type>();
+  }
+  template <std::size_t I>
+  auto& node() {
+    return const_cast<std::remove_cvref_t<decltype(std::as_const(*this).template node<I>())>&>(
+        std::as_const(*this).template node<I>());
+  }
+  template <std::size_t I>
+  using node_type = std::remove_cvref_t<decltype(std::declval<const objective&>().template node<I>())>;
+
+  /// Every input any node reads (grpo::reads).
+  static constexpr unsigned reads = ((node_detail::reads_of<Ratio>() | node_detail::reads_of<Surrogate>() |
+                                      (Kl::enabled ? node_detail::reads_of<Kl>() : 0u) |
+                                      node_detail::reads_of<Aggregation>()) |
+                                     ... | node_detail::reads_of<Corrections>());
+  static constexpr bool needs_entropy = (reads & grpo::reads::entropy) != 0;
+
+ private:
+  template <std::size_t K, class... Ts>
+  struct nodes_list;
+  template <class T, class... Ts>
+  struct nodes_list<0, T, Ts...> {
+    using type = T;
+  };
+  template <std::size_t K, class T, class... Ts>
+  struct nodes_list<K, T, Ts...> : nodes_list<K - 1, Ts...> {};
 };
 
 template <class O>
@@ -102,55 +185,109 @@ inline constexpr bool is_objective = false;
 template <class R, class S, class K, class A, class... C>
 inline constexpr bool is_objective<objective<R, S, K, A, C...>> = true;
 
+/// The objective with one part swapped: the ratio, surrogate, KL estimator or aggregation whose
+/// role `Part` has is replaced by `part`, a correction `Part` replaces the one of its type or is
+/// added; everything else (β included) is kept. E.g. TRL without its KL bias correction:
+///   auto o = grpo::with(grpo::presets::trl::grpo(), grpo::kl::k3{});
+/// The type of a preset is spelled out by `grpo::describe(o)` (reflect.hpp), or decltype(o).
+template <class R, class S, class K, class A, class... Cs, class Part>
+auto with(const objective<R, S, K, A, Cs...>& o, const Part& part) {
+  auto copy_corrections = [&](auto& to) {
+    ((void)(to.corrections.template get<Cs>() = o.corrections.template get<Cs>()), ...);
+  };
+  if constexpr (is_part_of<Part, ratio_tag>) {
+    objective<Part, S, K, A, Cs...> r;
+    r.ratio = part, r.surrogate = o.surrogate, r.kl = o.kl, r.aggregation = o.aggregation, r.beta = o.beta;
+    copy_corrections(r);
+    return r;
+  } else if constexpr (is_part_of<Part, surrogate_tag>) {
+    objective<R, Part, K, A, Cs...> r;
+    r.ratio = o.ratio, r.surrogate = part, r.kl = o.kl, r.aggregation = o.aggregation, r.beta = o.beta;
+    copy_corrections(r);
+    return r;
+  } else if constexpr (is_part_of<Part, kl_tag>) {
+    objective<R, S, Part, A, Cs...> r;
+    r.ratio = o.ratio, r.surrogate = o.surrogate, r.kl = part, r.aggregation = o.aggregation, r.beta = o.beta;
+    copy_corrections(r);
+    return r;
+  } else if constexpr (is_part_of<Part, aggregation_tag>) {
+    objective<R, S, K, Part, Cs...> r;
+    r.ratio = o.ratio, r.surrogate = o.surrogate, r.kl = o.kl, r.aggregation = part, r.beta = o.beta;
+    copy_corrections(r);
+    return r;
+  } else {
+    static_assert(is_part_of<Part, correction_tag>, "grpo::with: the part must be a ratio, surrogate, KL estimator, aggregation or correction");
+    if constexpr (detail::one_of<Part, Cs...>) {
+      auto r = o;
+      r.corrections.template get<Part>() = part;
+      return r;
+    } else {
+      objective<R, S, K, A, Cs..., Part> r;
+      r.ratio = o.ratio, r.surrogate = o.surrogate, r.kl = o.kl, r.aggregation = o.aggregation, r.beta = o.beta;
+      copy_corrections(r);
+      r.corrections.template get<Part>() = part;
+      return r;
+    }
+  }
+}
+/// with(o, Part{}) spelled with<Part>(o).
+template <class Part, class O>
+  requires is_objective<O>
+auto with(const O& o) {
+  return with(o, Part{});
+}
+
+/// Calls f(index_c<I>{}, node) for every node of the objective, in order.
+template <class O, class F>
+GRPO_HD void for_each_node(const O& obj, F&& f) {
+  for_each_index([&](auto I) { f(I, obj.template node<decltype(I)::value>()); },
+                 std::make_index_sequence<O::node_count>{});
+}
+
 namespace detail {
+
+inline constexpr const char* roles[] = {"ratio", "surrogate", "kl", "aggregation"};
 
 inline status config_error(const char* what, const char* msg) {
   return {errc::bad_config, what, -1, msg};
 }
 
-template <class Real>
-status check_finite_at_in(const token_batch<Real>& b, const Real* x, const char* name,
-                          bool (*keep_seq)(const token_batch<Real>&, index_t)) {
-  for (index_t i = 0; i < b.N; ++i) {
-    if (keep_seq != nullptr && !keep_seq(b, i)) continue;
-    const index_t end = b.row_end(i);
-    for (index_t t = 0; t < end; ++t)
-      if (b.in(i, t) && !isfinite_(x[b.flat(i, t)]))
-        return {errc::non_finite, name, b.flat(i, t),
-                x[b.flat(i, t)] != x[b.flat(i, t)] ? "NaN at a masked-in position"
-                                                   : "Inf at a masked-in position"};
-  }
-  return {};
+template <class N>
+const char* check_node(const N& n) {
+  if constexpr (requires { n.check(); }) return n.check();
+  else return nullptr;
 }
 
 }  // namespace detail
 
-/// The checks that read no array contents: hyper-parameters, pointers and shapes. Device
-/// backends run these on the host and check the values on the device.
-template <class O, class Real>
+/// The hyper-parameters of every part, and beta. A failing part is named by its role ("ratio",
+/// "surrogate", "kl", "aggregation"), a correction by its name.
+template <class O>
   requires is_objective<O>
-status validate_shapes(const O& obj, const token_batch<Real>& b) {
-  // hyper-parameters
-  if (const char* m = obj.ratio.check()) return detail::config_error("ratio", m);
-  if (const char* m = obj.surrogate.check()) return detail::config_error("surrogate", m);
-  if (const char* m = obj.kl.check()) return detail::config_error("kl", m);
-  if (const char* m = obj.aggregation.check()) return detail::config_error("aggregation", m);
-  if (!(obj.beta >= 0 && obj.beta < detail::inf()))
+status validate_config(const O& obj) {
+  const char* who = nullptr;
+  const char* what = nullptr;
+  for_each_node(obj, [&](auto I, const auto& n) {
+    if (what == nullptr && (what = detail::check_node(n)) != nullptr)
+      who = decltype(I)::value < 4 ? detail::roles[decltype(I)::value] : std::remove_cvref_t<decltype(n)>::name;
+  });
+  if (what != nullptr) return detail::config_error(who, what);
+  if (!(obj.beta >= 0 && obj.beta < lane::inf()))
     return detail::config_error("beta", "beta must be finite and >= 0");
   if constexpr (!O::has_kl) {
     if (obj.beta != 0)
       return detail::config_error(
           "beta", "beta is set but the objective has no KL term (grpo::kl::none); pick an estimator");
   }
-  const char* cm = nullptr;
-  const char* cn = nullptr;
-  [&]<class... Cs>(const correction_set<Cs...>& cs) {
-    (void)((cm == nullptr && (cm = cs.template get<Cs>().check(), cn = Cs::name, cm != nullptr)) ||
-           ...);
-  }(obj.corrections);
-  if (cm != nullptr) return detail::config_error(cn, cm);
+  return {};
+}
 
-  // shapes and pointers
+/// The checks that read no per-token values: hyper-parameters, pointers and shapes (lengths are
+/// checked by the pass). Every backend runs these on the host.
+template <class O, class Real>
+  requires is_objective<O>
+status validate_shapes(const O& obj, const token_batch<Real>& b) {
+  GRPO_TRY(validate_config(obj));
   if (b.N <= 0) return {errc::shape_mismatch, "N", -1, "N must be positive, got " + std::to_string(b.N)};
   if (b.T <= 0) return {errc::shape_mismatch, "T", -1, "T must be positive, got " + std::to_string(b.T)};
   if (b.logp == nullptr) return {errc::null_pointer, "logp", -1, "logp [N,T] is required"};
@@ -163,9 +300,10 @@ status validate_shapes(const O& obj, const token_batch<Real>& b) {
     return {errc::shape_mismatch, "token_advantages", -1,
             "a sequence-level ratio needs one advantage per sequence; use advantages [N] or "
             "a token-level ratio"};
-  if (b.token_advantages != nullptr && O::template has<correction::off_policy_mask>)
+  if (b.token_advantages != nullptr && (O::reads & reads::sequence_advantage) != 0)
     return {errc::shape_mismatch, "token_advantages", -1,
-            "the off-policy sequence mask needs one advantage per sequence"};
+            "a node of this objective (e.g. the off-policy sequence mask) needs one advantage per "
+            "sequence; use advantages [N]"};
   if constexpr (O::has_kl) {
     if (obj.beta != 0 && b.ref == nullptr)
       return {errc::null_pointer, "ref", -1, "beta != 0 (a KL term), so ref [N,T] is required"};
@@ -173,54 +311,17 @@ status validate_shapes(const O& obj, const token_batch<Real>& b) {
   if constexpr (O::needs_entropy) {
     if (b.entropy == nullptr)
       return {errc::null_pointer, "entropy", -1,
-              "entropy_bonus / top_entropy need per-token entropies [N,T]"};
+              "the objective reads per-token entropies [N,T] (entropy_bonus, top_entropy)"};
   }
-  if constexpr (O::template has<correction::sampler_mismatch>) {
+  if constexpr ((O::reads & reads::sampler) != 0) {
     if (b.sampler_logp == nullptr)
-      return {errc::null_pointer, "sampler_logp", -1, "sampler_mismatch needs sampler_logp [N,T]"};
+      return {errc::null_pointer, "sampler_logp", -1,
+              "the objective reads the sampler's log-probs (sampler_mismatch): sampler_logp [N,T]"};
   }
-  if constexpr (O::template has<correction::truncated_mask>) {
+  if constexpr ((O::reads & reads::truncated) != 0) {
     if (b.truncated == nullptr)
       return {errc::null_pointer, "truncated", -1, "truncated_mask needs truncated [N]"};
   }
-  return {};
-}
-
-/// Checks the hyper-parameters of every part and the batch against what the objective needs:
-/// null pointers, shapes, lengths in [0, T], finite logp/old/ref/advantages/entropy/sampler
-/// values at masked-in positions. Returns the first problem found.
-template <class O, class Real>
-  requires is_objective<O>
-status validate(const O& obj, const token_batch<Real>& b) {
-  GRPO_TRY(validate_shapes(obj, b));
-  if (b.lengths != nullptr) {
-    for (index_t i = 0; i < b.N; ++i) {
-      if (b.lengths[i] < 0)
-        return {errc::out_of_range, "lengths", i,
-                "negative length " + std::to_string(b.lengths[i])};
-      if (b.lengths[i] > b.T)
-        return {errc::out_of_range, "lengths", i,
-                "length " + std::to_string(b.lengths[i]) + " > T = " + std::to_string(b.T)};
-    }
-  }
-  // values at masked-in positions (sequences dropped by truncated_mask are not looked at)
-  bool (*keep)(const token_batch<Real>&, index_t) = nullptr;
-  if constexpr (O::template has<correction::truncated_mask>)
-    keep = [](const token_batch<Real>& bb, index_t i) { return bb.truncated[i] == 0; };
-  GRPO_TRY(detail::check_finite_at_in(b, b.logp, "logp", keep));
-  if (b.old != nullptr) GRPO_TRY(detail::check_finite_at_in(b, b.old, "old", keep));
-  if constexpr (O::has_kl)
-    if (obj.beta != 0) GRPO_TRY(detail::check_finite_at_in(b, b.ref, "ref", keep));
-  if (b.token_advantages != nullptr)
-    GRPO_TRY(detail::check_finite_at_in(b, b.token_advantages, "token_advantages", keep));
-  if (b.advantages != nullptr)
-    for (index_t i = 0; i < b.N; ++i)
-      if ((keep == nullptr || keep(b, i)) && !detail::isfinite_(b.advantages[i]))
-        return {errc::non_finite, "advantages", i, "non-finite advantage"};
-  if constexpr (O::needs_entropy) GRPO_TRY(detail::check_finite_at_in(b, b.entropy, "entropy", keep));
-  if (b.sampler_logp != nullptr &&
-      (O::template has<correction::sampler_mismatch> || O::template has<correction::off_policy_mask>))
-    GRPO_TRY(detail::check_finite_at_in(b, b.sampler_logp, "sampler_logp", keep));
   return {};
 }
 

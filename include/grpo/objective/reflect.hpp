@@ -3,7 +3,7 @@
 // is visited by name ("surrogate.eps_high", "corrections.top_entropy.keep_fraction", ...), which
 // gives printing, generic validation (no NaN field) and statistics by name. Never included by
 // device code.
-#include <grpo/objective/fused.hpp>
+#include <grpo/objective/pass.hpp>
 
 #include <boost/hana/accessors.hpp>
 #include <boost/hana/adapt_struct.hpp>
@@ -17,10 +17,10 @@
 #include <string>
 #include <type_traits>
 
-BOOST_HANA_ADAPT_STRUCT(grpo::ratio::token, log_clamp);
-BOOST_HANA_ADAPT_STRUCT(grpo::ratio::sequence, log_clamp);
-BOOST_HANA_ADAPT_STRUCT(grpo::ratio::gspo_token, log_clamp);
-BOOST_HANA_ADAPT_STRUCT(grpo::surrogate::ppo_clip, eps_low, eps_high, delta);
+BOOST_HANA_ADAPT_STRUCT(grpo::ratio::token, log_min, log_max, approx_kl_raw);
+BOOST_HANA_ADAPT_STRUCT(grpo::ratio::sequence, log_min, log_max);
+BOOST_HANA_ADAPT_STRUCT(grpo::ratio::gspo_token, log_min, log_max);
+BOOST_HANA_ADAPT_STRUCT(grpo::surrogate::ppo_clip, eps_low, eps_high, delta, dual_clip);
 BOOST_HANA_ADAPT_STRUCT(grpo::surrogate::cispo_trl, eps_max);
 BOOST_HANA_ADAPT_STRUCT(grpo::surrogate::cispo_clipped, eps_low, eps_high);
 BOOST_HANA_ADAPT_STRUCT(grpo::surrogate::sapo, tau_pos, tau_neg);
@@ -30,14 +30,14 @@ BOOST_HANA_ADAPT_STRUCT(grpo::surrogate::dro, beta);
 BOOST_HANA_ADAPT_STRUCT(grpo::kl::none);
 BOOST_HANA_ADAPT_STRUCT(grpo::kl::k1);
 BOOST_HANA_ADAPT_STRUCT(grpo::kl::k2);
-BOOST_HANA_ADAPT_STRUCT(grpo::kl::k3, d_clamp);
+BOOST_HANA_ADAPT_STRUCT(grpo::kl::k3, exp_min, exp_max);
 BOOST_HANA_ADAPT_STRUCT(grpo::kl::abs);
 BOOST_HANA_ADAPT_STRUCT(grpo::kl::is_corrected_k3, base);
-BOOST_HANA_ADAPT_STRUCT(grpo::aggregation::seq_mean_token_mean);
+BOOST_HANA_ADAPT_STRUCT(grpo::aggregation::seq_mean_token_mean, over);
 BOOST_HANA_ADAPT_STRUCT(grpo::aggregation::token_mean);
 BOOST_HANA_ADAPT_STRUCT(grpo::aggregation::bnpo);
-BOOST_HANA_ADAPT_STRUCT(grpo::aggregation::constant, max_length);
-BOOST_HANA_ADAPT_STRUCT(grpo::aggregation::seq_mean_token_sum);
+BOOST_HANA_ADAPT_STRUCT(grpo::aggregation::constant, max_length, per_sequence);
+BOOST_HANA_ADAPT_STRUCT(grpo::aggregation::seq_mean_token_sum, over);
 BOOST_HANA_ADAPT_STRUCT(grpo::aggregation::token_sum);
 BOOST_HANA_ADAPT_STRUCT(grpo::aggregation::luspo);
 BOOST_HANA_ADAPT_STRUCT(grpo::correction::entropy_bonus, coef);
@@ -45,9 +45,6 @@ BOOST_HANA_ADAPT_STRUCT(grpo::correction::top_entropy, keep_fraction, threshold)
 BOOST_HANA_ADAPT_STRUCT(grpo::correction::truncated_mask);
 BOOST_HANA_ADAPT_STRUCT(grpo::correction::sampler_mismatch, level, mode, c_min, c_max);
 BOOST_HANA_ADAPT_STRUCT(grpo::correction::off_policy_mask, delta);
-BOOST_HANA_ADAPT_STRUCT(grpo::objective_statistics, token_count, clip_fraction_low,
-                        clip_fraction_high, kl_mean, kl_max, ratio_mean, ratio_min, ratio_max,
-                        entropy_mean, zero_std_fraction);
 
 namespace grpo {
 
@@ -72,6 +69,11 @@ void visit_fields(const kl::clamped<K>& x, const std::string& prefix, F& f) {
 template <class K, class F>
 void visit_fields(const kl::straight_through<K>& x, const std::string& prefix, F& f) {
   visit_fields(x.inner, prefix + "inner.", f);
+}
+template <class T, class A, class F>
+void visit_fields(const aggregated<T, A>& x, const std::string& prefix, F& f) {
+  visit_fields(static_cast<const T&>(x), prefix, f);
+  visit_fields(x.aggregation, prefix + "aggregation.", f);
 }
 
 template <class T, class F>
@@ -124,20 +126,10 @@ status check_hyperparameters(const O& o) {
   return st;
 }
 
-/// Calls f(name, value) for each statistic ("kl_mean", "clip_fraction_high", ...).
+/// Calls f(name, value) for each statistic ("kl", "clip_high", "ratio_min", ...).
 template <class F>
 void for_each_statistic(const objective_statistics& s, F&& f) {
-  boost::hana::for_each(boost::hana::accessors<objective_statistics>(), [&](auto pair) {
-    f(std::string(boost::hana::to<const char*>(boost::hana::first(pair))),
-      double(boost::hana::second(pair)(s)));
-  });
-}
-
-/// A statistic by name; NaN when there is no statistic of that name.
-inline double statistic(const objective_statistics& s, const std::string& name) {
-  double out = std::nan("");
-  for_each_statistic(s, [&](const std::string& n, double v) { if (n == name) out = v; });
-  return out;
+  for (const auto& e : s) f(e.name(), e.value);
 }
 
 }  // namespace grpo

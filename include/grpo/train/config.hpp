@@ -33,8 +33,7 @@ struct trainer_config {
   index_t total_steps = 0;        // for a cosine decay; 0 = the trainer's run length
   double max_grad_norm = 1.0;     // global-norm clipping; <= 0 disables
 
-  // ---- reference model and KL ---------------------------------------------------------------
-  double beta = 0.001;            // KL coefficient in the loss (R1-Zero: 0.001, estimator k3)
+  // ---- reference model (the KL coefficient β is the objective's) -----------------------------
   index_t ref_refresh_every = 400;  // replace the reference by the current policy every K steps
                                     // (R1-Zero: 400); 0 = never (frozen initial policy)
 
@@ -66,8 +65,6 @@ inline status validate(const trainer_config& c) {
             "must be in [1, prompts_per_step] (a micro-batch holds whole groups)"};
   GRPO_TRY(optim::validate(c.adamw));
   if (c.warmup_steps < 0) return {errc::bad_config, "warmup_steps", -1, "must be >= 0"};
-  if (!(c.beta >= 0) || !std::isfinite(c.beta))
-    return {errc::bad_config, "beta", -1, "must be finite and >= 0"};
   if (c.ref_refresh_every < 0) return {errc::bad_config, "ref_refresh_every", -1, "must be >= 0"};
   if (c.max_resample_rounds < 0)
     return {errc::bad_config, "max_resample_rounds", -1, "must be >= 0"};

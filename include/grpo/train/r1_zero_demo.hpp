@@ -85,7 +85,6 @@ inline demo_config make_demo_config(bool quick, std::uint64_t seed = 1, int max_
   g.group_size = 8;
   g.sampling = {1.0, 0, 1.0, 40, task::eos_token};
   g.adamw = {1e-4, 0.9, 0.99, 1e-8, 0.0};  // 1e-3 destroyed the base's arithmetic (measured)
-  g.beta = 0.001;
   g.ref_refresh_every = 400;
   g.max_grad_norm = 1.0;
   g.seed = seed * 7919 + 1;
@@ -244,7 +243,10 @@ inline status run_demo(const demo_config& cfg, demo_summary& out,
 
   // ---- 2. GRPO -----------------------------------------------------------------------------------
   const auto t_grpo = std::chrono::steady_clock::now();
-  auto objective = presets::trl::grpo();  // PPO-clip, k3 KL, per-sequence token mean
+  // PPO-clip, per-sequence token mean, and DeepSeek-R1's k3 KL with β = 0.001 (TRL's own
+  // default multiplies k3 by the ratio: its use_bias_correction_kl)
+  auto objective = with(presets::trl::grpo(), kl::k3{});
+  objective.beta = 0.001;
   trainer tr(policy, env, group_normalized{}, objective, gcfg);
   tr.exclude_from_decay(no_decay);
   std::vector<metrics_record> rows;

@@ -18,11 +18,13 @@
 // micro-batches. The aggregation's normalisers (Σ_i T_i for token-mean, N for seq-mean, the
 // padded width for Dr. GRPO) must be those of the WHOLE batch, otherwise each micro-batch would
 // be normalised by its own token count and the sum of the micro-batch gradients would not be
-// the big-batch gradient. The trainer counts every micro-batch's totals first (the objective's
-// own prepass, `summarize_sequence`, so truncated or masked tokens are counted exactly as the
-// fused pass counts them) and hands each micro-batch a `batch_reduction` that adds the other
-// micro-batches' totals - the same hook a data-parallel run uses for its all-reduce.
-// Advantages are computed once on the whole rollout, before the split.
+// the big-batch gradient. The trainer counts every micro-batch's totals first (grpo::totals, the
+// objective's own prepass, so truncated or masked tokens are counted exactly as the fused pass
+// counts them) and hands their sum to each micro-batch's evaluate. Advantages are computed once
+// on the whole rollout, before the split; a token-level estimator (REINFORCE++ with per-token
+// returns, process supervision) gives every token its own advantage.
+//
+// β is the objective's (`objective.beta`): the one place it is set.
 //
 // The environment (concept `environment` below) draws prompts and scores completions; the
 // trainer owns the one RNG of the run (prompt draws and sampling), so a checkpoint of
@@ -33,7 +35,6 @@
 #include <grpo/exec/cpu.hpp>
 #include <grpo/model/policy.hpp>
 #include <grpo/model/reference.hpp>
-#include <grpo/objective/fused.hpp>
 #include <grpo/optim/adamw.hpp>
 #include <grpo/optim/clip.hpp>
 #include <grpo/optim/schedule.hpp>
@@ -73,22 +74,6 @@ concept environment = requires(E& e, index_t n, model::rng_type& rng, prompt_lis
   { e.score(r, t, reflective) } -> std::same_as<status>;
 };
 
-/// The batch reduction of one micro-batch: the objective's local totals {tokens, sequences} get
-/// the other micro-batches' totals added, and the padded width becomes the global maximum.
-/// (grpo::reduce_totals calls sum() once with {tokens, sequences} and max() once with
-/// {max_width}; the fused pass makes no other reduction call.)
-struct micro_batch_reduction {
-  double other_tokens = 0, other_sequences = 0, global_max_width = 0;
-  void sum(double* v, index_t n) const {
-    if (n >= 1) v[0] += other_tokens;
-    if (n >= 2) v[1] += other_sequences;
-  }
-  void max(double* v, index_t n) const {
-    if (n >= 1) v[0] = std::max(v[0], global_max_width);
-  }
-};
-static_assert(batch_reduction<micro_batch_reduction>);
-
 namespace detail {
 
 /// Sequences kept from one or more sampling rounds, rebuilt into one rollout at the end.
@@ -127,12 +112,6 @@ struct rollout_builder {
   }
 };
 
-template <class O>
-O with_beta(O obj, double beta) {
-  if constexpr (O::has_kl) obj.beta = beta;
-  return obj;
-}
-
 }  // namespace detail
 
 /// What one step did (also returned as a metrics_record by `trainer::step`).
@@ -154,7 +133,7 @@ class trainer {
   /// reference model is frozen from the policy now.
   trainer(Policy& policy, Env& env, Estimator estimator, Objective objective, trainer_config cfg)
       : policy_(policy), env_(env), estimator_(estimator),
-        objective_(detail::with_beta(objective, cfg.beta)), cfg_(std::move(cfg)),
+        objective_(objective), cfg_(std::move(cfg)),
         ref_(policy, cfg_.ref_refresh_every), opt_(cfg_.adamw), rng_(cfg_.seed) {
     throw_if_error(validate());
     exec_ = make_exec();
@@ -162,11 +141,7 @@ class trainer {
 
   [[nodiscard]] status validate() const {
     GRPO_TRY(train::validate(cfg_));
-    if constexpr (!Objective::has_kl) {
-      if (cfg_.beta != 0)
-        return {errc::bad_config, "beta", -1,
-                "the objective has no KL term (grpo::kl::none); set trainer_config::beta = 0"};
-    }
+    GRPO_TRY(grpo::validate_config(objective_));
     const auto sch = schedule(1);
     GRPO_TRY(optim::validate(sch));
     return {};
@@ -181,7 +156,9 @@ class trainer {
   [[nodiscard]] optim::adamw& optimizer() { return opt_; }
   [[nodiscard]] model::reference_model<Policy>& reference() { return ref_; }
   [[nodiscard]] const model::rollout& last_rollout() const { return rollout_; }
+  /// [N] per sequence, or [N, T] per token for a token-level estimator.
   [[nodiscard]] const std::vector<float>& last_advantages() const { return adv_; }
+  [[nodiscard]] const Objective& objective() const { return objective_; }
 
   /// The learning-rate schedule. A cosine decay runs to `total_steps`, or when that is 0 to the
   /// run length given by `set_run_length` (which `run()` calls).
@@ -398,7 +375,8 @@ class trainer {
     v.reward_weights = weights_.data();
     v.max_length = T;
     v.lengths = lengths_idx_.data();
-    adv_.assign(static_cast<std::size_t>(N), 0.0f);
+    constexpr bool token_adv = Estimator::token_level;
+    adv_.assign(static_cast<std::size_t>(token_adv ? N * T : N), 0.0f);
     advantage_stats astats;
     GRPO_TRY(compute_advantages(estimator_, v, group_layout::fixed(N, G), adv_.data(), astats));
     adv_s_.assign(adv_.begin(), adv_.end());
@@ -446,18 +424,16 @@ class trainer {
       b.ref = use_ref ? ref_lp_.data() + r0 * T : nullptr;
       b.mask = mask_.data() + r0 * T;
       b.lengths = lengths_.data() + r0;
-      b.advantages = adv_s_.data() + r0;
+      if constexpr (token_adv) b.token_advantages = adv_s_.data() + r0 * T;
+      else b.advantages = adv_s_.data() + r0;
       b.entropy = ent;
       b.truncated = truncated_.data() + r0;
       return b;
     };
-    // global normalisers: each micro-batch's totals from the objective's own prepass
-    std::vector<double> mb_tokens(static_cast<std::size_t>(M), 0.0);
-    double all_tokens = 0;
+    // global normalisers: the sum of the micro-batches' totals, from the objective's own prepass
+    batch_totals global;
     for (index_t mb = 0; mb < M; ++mb) {
-      const auto b = batch_of(mb, old_.data() + row_begin[static_cast<std::size_t>(mb)] * T, nullptr);
-      for (index_t i = 0; i < b.N; ++i) mb_tokens[static_cast<std::size_t>(mb)] += summarize_sequence(objective_, b, i).length;
-      all_tokens += mb_tokens[static_cast<std::size_t>(mb)];
+      global += totals(objective_, batch_of(mb, old_.data() + row_begin[static_cast<std::size_t>(mb)] * T, nullptr));
     }
 
     loss = kl = clip_lo = clip_hi = entropy = ratio = tokens = gnorm = 0;
@@ -478,22 +454,21 @@ class trainer {
           dent_.assign(static_cast<std::size_t>(n * T), S(0));
           g.dentropy = dent_.data();
         }
-        micro_batch_reduction red{all_tokens - mb_tokens[static_cast<std::size_t>(mb)],
-                                  static_cast<double>(N - n), static_cast<double>(T)};
         objective_result res;
-        GRPO_TRY(evaluate(objective_, b, g, res, exec_, red));
+        GRPO_TRY(evaluate(objective_, b, g, res, exec_, global));
         if constexpr (Objective::needs_entropy)
           GRPO_TRY(policy_.backward(sub, std::span<const S>(dlogp_), std::span<const S>(dent_)));
         else
           GRPO_TRY(policy_.backward(sub, std::span<const S>(dlogp_), {}));
         const double w = res.stats.token_count;
+        auto stat = [&](const char* name) { return res.stats.has(name) ? res.stats[name] : 0.0; };
         it_loss += res.loss;
         it_tokens += w;
-        it_kl += w * res.stats.kl_mean;
-        it_lo += w * res.stats.clip_fraction_low;
-        it_hi += w * res.stats.clip_fraction_high;
-        it_ent += w * res.stats.entropy_mean;
-        it_ratio += w * res.stats.ratio_mean;
+        it_kl += w * stat("kl");
+        it_lo += w * stat("clip_low");
+        it_hi += w * stat("clip_high");
+        it_ent += w * stat("entropy");
+        it_ratio += w * stat("ratio");
       }
       const double norm = optim::clip_grad_norm(policy_.gradients(), cfg_.max_grad_norm);
       GRPO_TRY(opt_.step(policy_.parameters(), std::span<const S>(policy_.gradients()), lr));
@@ -528,7 +503,7 @@ class trainer {
   model::rollout sampled_, rollout_;
   reward::reward_table table_;
   std::vector<double> reflective_, kept_total_;  // kept_total_: kept rewards [N, K]
-  std::vector<float> rewards_, weights_, adv_;
+  std::vector<float> rewards_, weights_, adv_;  // adv_: [N] or [N, T] (token-level estimators)
   std::vector<S> adv_s_, old_, ref_lp_, logp_, ent_, dlogp_, dent_;
   std::vector<std::uint8_t> mask_, truncated_;
   std::vector<std::int32_t> lengths_;
