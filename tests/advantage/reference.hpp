@@ -49,6 +49,13 @@ inline bool bessel(grpo::std_convention c) { return c == grpo::std_convention::b
 /// none is known. The library's contract is that the combined reward is an fp32 value (what
 /// sum_then_normalize writes), so the reference rounds it to float once; everything after that
 /// is float64.
+/// The float implementation stores the combined reward of several reward functions as a float;
+/// the double one does not. Set to false while checking the double path.
+inline bool& combined_in_float() {
+  static bool v = true;
+  return v;
+}
+
 inline vec combined_rewards(const test_batch& b) {
   vec R(b.N);
   for (index_t i = 0; i < b.N; ++i) {
@@ -60,7 +67,7 @@ inline vec combined_rewards(const test_batch& b) {
       s += (b.weights.empty() ? 1.0 : double(b.weights[k])) * v;
       any = true;
     }
-    R[i] = any ? double(static_cast<float>(s)) : std::nan("");
+    R[i] = any ? (combined_in_float() ? double(static_cast<float>(s)) : s) : std::nan("");
   }
   return R;
 }

@@ -205,7 +205,8 @@ TEST_CASE("the throwing wrapper and the helpers report the same errors", "[advan
   const float inf_reward[] = {kInf, 0.0f};
   expect(grpo::sum_then_normalize(inf_reward, 2, 1, nullptr, out), grpo::errc::non_finite, "rewards", 0);
   expect(grpo::sum_then_normalize(nullptr, 2, 1, nullptr, out), grpo::errc::null_pointer, "rewards", -1);
-  expect(grpo::sum_then_normalize(inf_reward, 2, 1, nullptr, nullptr), grpo::errc::null_pointer, "out", -1);
+  expect(grpo::sum_then_normalize(inf_reward, 2, 1, nullptr, static_cast<float*>(nullptr)), grpo::errc::null_pointer,
+         "out", -1);
   expect(grpo::sum_then_normalize(inf_reward, 2, 0, nullptr, out), grpo::errc::shape_mismatch,
          "num_rewards", -1);
   const float bad_w[] = {kInf};
@@ -219,7 +220,8 @@ TEST_CASE("the throwing wrapper and the helpers report the same errors", "[advan
   expect(grpo::apply_kl_penalty(r, 2, ref, lp, len, 1, 0.1), grpo::errc::non_finite, "logp_ref", 1);
   expect(grpo::apply_kl_penalty(r, 2, ref, ref, bad_len, 1, 0.1), grpo::errc::out_of_range, "lengths", 1);
   expect(grpo::apply_kl_penalty(r, 2, ref, ref, len, 1, -0.1), grpo::errc::bad_config, "beta", -1);
-  expect(grpo::apply_kl_penalty(nullptr, 2, ref, ref, len, 1, 0.1), grpo::errc::null_pointer, "rewards", -1);
+  expect(grpo::apply_kl_penalty(static_cast<float*>(nullptr), 2, ref, ref, len, 1, 0.1), grpo::errc::null_pointer,
+         "rewards", -1);
   expect(grpo::apply_kl_penalty(r, 2, nullptr, ref, len, 1, 0.1), grpo::errc::null_pointer, "logp_old", -1);
   expect(grpo::apply_kl_penalty(r, 2, ref, nullptr, len, 1, 0.1), grpo::errc::null_pointer, "logp_ref", -1);
   expect(grpo::apply_kl_penalty(r, 2, ref, ref, nullptr, 1, 0.1), grpo::errc::null_pointer, "lengths", -1);

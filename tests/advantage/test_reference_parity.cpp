@@ -1,4 +1,4 @@
-// Every estimator against its float64 reference on fresh random batches: fixed and ragged
+// Every estimator, in float and in double, against its float64 reference on fresh random batches: fixed and ragged
 // groups (sizes 1 to 64), continuous and binary rewards, NaN rewards, several reward functions.
 #include "check.hpp"
 
@@ -27,7 +27,12 @@ void compare_on_random_batches(const E& est, index_t min_G) {
     INFO("trial " << trial << " N " << b.N << " P " << b.P() << " K " << b.K << " T " << b.T);
     grpo::advantage_stats st;
     const auto fast = run(est, b, &st);
-    require_close(fast, adv_ref::reference(est, b));
+    const auto want = adv_ref::reference(est, b);
+    require_close(fast, want);
+    adv_ref::combined_in_float() = false;  // the same code in double
+    const auto want64 = adv_ref::reference(est, b);
+    adv_ref::combined_in_float() = true;
+    require_close(run64(est, b), want64, 1e-12);
     if constexpr (!std::is_same_v<E, grpo::gdpo> && !std::is_same_v<E, grpo::process_supervision>) {
       const auto R = adv_ref::combined_rewards(b);
       CHECK(st.zero_std_groups == adv_ref::zero_std_groups(R, b));

@@ -6,6 +6,7 @@
 // grpo reports under that peer's name (grpo::presets::<peer>::metrics). Cases of options grpo
 // does not offer are counted and listed with the reason; the test fails if a case it claims
 // disagrees, and prints the largest errors per family (docs/objective.md quotes that table).
+#include <grpo/advantage/advantage.hpp>
 #include <grpo/exec/cpu.hpp>
 #include <grpo/io/json.hpp>
 #include <grpo/objective/presets.hpp>
@@ -716,6 +717,236 @@ double kl_case(const value& c, const K& k, double tol, double f32_bound = 0, rep
   return e;
 }
 
+// ---- advantage estimators -------------------------------------------------------------------------
+
+/// One advantage case in double: rewards [N·K], groups (fixed size or a list), lengths, mask.
+struct adv_data {
+  grpo::index_t N = 0, T = 0, K = 1, G = 0;
+  std::vector<double> rewards, weights, old, ref, baseline;
+  std::vector<grpo::index_t> lengths, offsets;
+  std::vector<std::uint8_t> mask;
+  bool holes = false;  // a mask that is not a prefix of the lengths
+  explicit adv_data(const value& c) {
+    N = grpo::index_t(number(c, "N", 0));
+    T = grpo::index_t(number(c, "T", 1));
+    K = grpo::index_t(number(c, "num_rewards", 1));
+    rewards = numbers(c, "rewards");
+    weights = numbers(c, "reward_weights");
+    old = numbers(c, "logp_old");
+    ref = numbers(c, "logp_ref");
+    baseline = numbers(c, "baseline_rewards");
+    for (double l : numbers(c, "lengths")) lengths.push_back(grpo::index_t(l));
+    for (double m : numbers(c, "mask")) mask.push_back(m != 0);
+    if (lengths.empty()) lengths.assign(std::size_t(N), T);
+    if (mask.empty())
+      for (grpo::index_t i = 0; i < N; ++i)
+        for (grpo::index_t t = 0; t < T; ++t) mask.push_back(t < lengths[std::size_t(i)]);
+    for (grpo::index_t i = 0; i < N; ++i)
+      for (grpo::index_t t = 0; t < T; ++t) holes |= (mask[std::size_t(i * T + t)] != 0) != (t < lengths[std::size_t(i)]);
+    if (const value* g = c.find("groups"); g != nullptr && g->is(kind::array)) {
+      offsets.push_back(0);
+      for (const value& n : g->items) offsets.push_back(offsets.back() + grpo::index_t(n.number));
+    } else {
+      G = grpo::index_t(number(c, "group_size", double(N)));
+    }
+    if (old.empty()) old.assign(std::size_t(N * T), 0.0);
+    if (ref.empty()) ref.assign(std::size_t(N * T), 0.0);
+  }
+  grpo::group_layout layout() const {
+    return G > 0 ? grpo::group_layout::fixed(N, G)
+                 : grpo::group_layout::ragged(N, grpo::index_t(offsets.size()) - 1, offsets.data());
+  }
+  grpo::reward_view64 view() const {
+    grpo::reward_view64 v;
+    v.rewards = rewards.data(), v.num_sequences = N, v.num_rewards = K;
+    v.reward_weights = weights.empty() ? nullptr : weights.data();
+    v.max_length = T, v.lengths = lengths.data(), v.logp_old = old.data(), v.logp_ref = ref.data();
+    v.baseline_rewards = baseline.empty() ? nullptr : baseline.data();
+    return v;
+  }
+};
+
+/// grpo's advantages for a case against the peer's: [N] ("advantages") or [N·T]
+/// ("token_advantages": a sequence-level A broadcast over the in-tokens, 0 elsewhere).
+/// Returns the largest error relative to max(|A|, 1) and checks it against tol.
+template <class E>
+double adv_compare(const value& c, const adv_data& d, const E& est, double tol, grpo::advantage_stats* st_out = nullptr) {
+  std::vector<double> A(std::size_t(E::token_level ? d.N * d.T : d.N), -777.0);
+  grpo::advantage_stats st;
+  const grpo::status s = grpo::compute_advantages(est, d.view(), d.layout(), A.data(), st);
+  INFO("advantage case " << text(c, "id") << ": " << s.message());
+  REQUIRE(s.ok());
+  if (st_out != nullptr) *st_out = st;
+  double e = 0;
+  auto err = [&](double got, double want) {
+    const double x = std::fabs(got - want) / std::max(std::fabs(want), 1.0);
+    if (x > e) e = x;
+  };
+  if (c.has("token_advantages")) {
+    const std::vector<double> want = numbers(c, "token_advantages");
+    for (grpo::index_t i = 0; i < d.N; ++i)
+      for (grpo::index_t t = 0; t < d.T; ++t) {
+        const std::size_t k = std::size_t(i * d.T + t);
+        const double got = !d.mask[k] ? 0.0 : E::token_level ? A[k] : A[std::size_t(i)];
+        err(got, want[k]);
+      }
+  } else {
+    const std::vector<double> want = numbers(c, "advantages");
+    for (std::size_t i = 0; i < want.size(); ++i) err(A[i], want[i]);
+  }
+  CHECK(e <= tol);
+  return e;
+}
+
+void trl_advantage(const value& c, report& rep) {
+  const value& opt = *c.find("options");
+  adv_data d(c);
+  if (text(c, "id").rfind("rloo/", 0) == 0) {
+    if (flag(opt, "normalize_advantages", false))
+      return void(rep.skipped["RLOOTrainer normalize_advantages (batch whitening of RLOO advantages): not offered"] += 1);
+    if (const value* clip = opt.find("reward_clip_range"); clip != nullptr && clip->is(kind::array))
+      return void(rep.skipped["RLOOTrainer reward_clip_range: not offered"] += 1);
+    if (d.K > 1) {  // RLOO sums the weighted rewards first, as sum_then_normalize does
+      std::vector<double> r(std::size_t(d.N));
+      REQUIRE(grpo::sum_then_normalize(d.rewards.data(), d.N, d.K, d.weights.empty() ? nullptr : d.weights.data(), r.data()).ok());
+      d.rewards = r, d.K = 1, d.weights.clear();
+    }
+    const double beta = number(opt, "beta", 0.0);
+    if (beta != 0)  // reward − β·Σ_t (old − ref): the KL in the reward
+      REQUIRE(grpo::apply_kl_penalty(d.rewards.data(), d.N, d.old.data(), d.ref.data(), d.lengths.data(), d.T, beta).ok());
+    rep.add("trl rloo advantages", adv_compare(c, d, grpo::rloo{}, 1e-12));
+    ++rep.compared;
+    return;
+  }
+  const std::string scale = text(opt, "scale_rewards", "group"), agg = text(opt, "multi_objective_aggregation");
+  grpo::advantage_stats st;
+  double e = 0;
+  if (agg == "normalize_then_sum") {
+    if (scale != "group")
+      return void(rep.skipped["TRL normalize_then_sum with scale_rewards != group: not offered"] += 1);
+    e = adv_compare(c, d, grpo::gdpo{grpo::std_convention::bessel, 1e-4, 1e-4}, 1e-12, &st);
+  } else if (scale == "group") {
+    e = adv_compare(c, d, grpo::group_normalized{grpo::std_convention::bessel, 1e-4}, 1e-12, &st);
+  } else if (scale == "batch") {
+    e = adv_compare(c, d, grpo::group_mean_batch_std{grpo::std_convention::bessel, 1e-4}, 1e-12, &st);
+  } else {
+    e = adv_compare(c, d, grpo::mean_only{}, 1e-12, &st);
+  }
+  // TRL's frac_reward_zero_std: the share of samples whose group σ is 0, a float32 mean (with
+  // scale_rewards="batch" it tests the batch σ instead, which grpo does not report)
+  if (const value* m = c.find("metrics"); m != nullptr && m->has("frac_reward_zero_std") && agg != "normalize_then_sum" &&
+                                          scale != "batch") {
+    INFO("advantage case " << text(c, "id") << ": frac_reward_zero_std");
+    CHECK(double(float(st.zero_std_fraction)) == m->find("frac_reward_zero_std")->number);
+  }
+  rep.add("trl advantages (scale_rewards=" + scale + ", " + agg + ")", e);
+  ++rep.compared;
+}
+
+void verl_advantage(const value& c, report& rep) {
+  const value& opt = *c.find("options");
+  adv_data d(c);
+  const std::string est = text(opt, "adv_estimator");
+  const bool norm = flag(opt, "norm_adv_by_std_in_grpo", true);
+  const double gamma = number(opt, "gamma", 1.0);
+  auto family = "verl " + est;
+  if (flag(opt, "use_kl_in_reward", false)) {
+    if (text(opt, "kl_penalty") != "kl" || est != "reinforce_plus_plus")
+      return void(rep.skipped["verl KL in the reward other than k1 into REINFORCE++: not offered"] += 1);
+  }
+  if (est == "gdpo")
+    return void(rep.skipped["verl gdpo (float32 scores, whitened over tokens with masked_whiten): not offered"] += 1);
+  if ((est == "rloo" || est == "rloo_vectorized") && text(c, "id").find("singleton") != std::string::npos)
+    return void(rep.skipped["verl rloo on a group of one (grpo's rloo needs two members)"] += 1);
+  if (d.holes && (est == "reinforce_plus_plus" || est == "opo" || est == "reinforce_plus_plus_baseline"))
+    return void(rep.skipped["verl estimators over a mask with holes (the return resets at a hole; grpo reads lengths)"] += 1);
+  double e = 0;
+  // a group of one: verl divides by torch.tensor(1.0) + 1e-6, a float32 sum (1 + 1e-6 rounds
+  // by 4.6e-8); grpo_vectorized keeps its group statistics in float32
+  const double tol = est == "grpo_vectorized" || text(c, "id").find("singleton") != std::string::npos ? 2e-7 : 1e-12;
+  if (est == "grpo" || est == "grpo_vectorized") {
+    // grpo_vectorized ignores norm_adv_by_std_in_grpo (always divides)
+    if (norm || est == "grpo_vectorized") e = adv_compare(c, d, grpo::group_normalized{grpo::std_convention::bessel, 1e-6}, tol);
+    else e = adv_compare(c, d, grpo::mean_only{}, tol);
+  } else if (est == "gdpo") {
+    e = adv_compare(c, d, grpo::gdpo{grpo::std_convention::bessel, 1e-6, 1e-6}, tol);
+  } else if (est == "grpo_passk") {
+    grpo::passk_grpo p;
+    p.scale_by_std = norm;
+    e = adv_compare(c, d, p, tol);
+  } else if (est == "rloo" || est == "rloo_vectorized") {
+    e = adv_compare(c, d, grpo::rloo{}, tol);
+  } else if (est == "opo") {
+    e = adv_compare(c, d, grpo::opo{}, tol);
+  } else if (est == "remax") {
+    // verl's trainer repeats each prompt's greedy reward over its samples; grpo takes it per group
+    std::vector<double> per_group;
+    const grpo::group_layout L = d.layout();
+    for (grpo::index_t g = 0; g < L.num_groups; ++g) {
+      for (grpo::index_t i = L.begin(g); i < L.begin(g) + L.size(g); ++i)
+        if (d.baseline[std::size_t(i)] != d.baseline[std::size_t(L.begin(g))])
+          return void(rep.skipped["verl remax with a different baseline per sample of a group: not offered"] += 1);
+      per_group.push_back(d.baseline[std::size_t(L.begin(g))]);
+    }
+    d.baseline = per_group;
+    e = adv_compare(c, d, grpo::remax{}, tol);
+  } else if (est == "gpg") {
+    e = adv_compare(c, d, grpo::gpg{}, 2e-7);  // verl's α = N / count_nonzero is a float32 division
+  } else if (est == "reinforce_plus_plus_baseline") {
+    // verl whitens in float32 arithmetic for the Bessel factor n/(n−1) (masked_var)
+    e = adv_compare(c, d, grpo::reinforce_pp_baseline{}, 1e-7);
+  } else if (est == "reinforce_plus_plus") {
+    grpo::reinforce_pp r;
+    r.gamma = gamma;
+    if (flag(opt, "use_kl_in_reward", false)) r.beta = number(*opt.find("kl_ctrl"), "kl_coef", 0.0);
+    e = adv_compare(c, d, r, 1e-7);  // (the same float32 Bessel factor)
+  } else {
+    return void(rep.skipped["verl adv_estimator " + est + ": not offered"] += 1);
+  }
+  rep.add(family, e);
+  ++rep.compared;
+}
+
+void openrlhf_advantage(const value& c, report& rep) {
+  const value& opt = *c.find("options");
+  adv_data d(c);
+  const std::string est = text(opt, "algo.advantage.estimator");
+  if (const value* clip = opt.find("reward.clip_range"); clip != nullptr && clip->is(kind::array))
+    for (double& r : d.rewards) r = std::clamp(r, clip->items[0].number, clip->items[1].number);
+  if (c.has("response_length") || c.has("truncated"))
+    return void(rep.skipped["OpenRLHF length penalties (overlong, stop-properly): not offered"] += 1);
+  const bool kl_in_reward = flag(opt, "kl_in_reward", false);
+  if (kl_in_reward && (est != "reinforce" || text(opt, "algo.kl.estimator") != "k1"))
+    return void(rep.skipped["OpenRLHF KL in the reward other than k1 into REINFORCE: not offered"] += 1);
+  if (d.holes) return void(rep.skipped["OpenRLHF returns over a mask with holes (grpo reads lengths)"] += 1);
+  if (text(c, "id").find("reward-clip") != std::string::npos)
+    return void(rep.skipped["OpenRLHF reward.clip_range applied after the baseline (a clip of the advantage): not offered"] += 1);
+  if (est == "reinforce" || est == "reinforce_baseline" || est == "gae")
+    return void(rep.skipped["OpenRLHF whitening (biased float32 variance, rsqrt(max(var, 1e-8)), masked positions "
+                            "not re-masked): not offered"] += 1);
+  double e = 0;
+  if (est == "group_norm") {
+    e = adv_compare(c, d, grpo::group_normalized{grpo::std_convention::bessel, 1e-9}, 1e-12);
+  } else if (est == "dr_grpo") {
+    e = adv_compare(c, d, grpo::mean_only{}, 1e-12);
+  } else if (est == "rloo") {
+    e = adv_compare(c, d, grpo::rloo{}, 1e-12);
+  } else if (est == "reinforce_baseline") {
+    if (flag(opt, "algo.advantage.no_std_norm", false))
+      return void(rep.skipped["OpenRLHF reinforce_baseline with no_std_norm: not offered"] += 1);
+    e = adv_compare(c, d, grpo::reinforce_pp_baseline{}, 1e-6);
+  } else if (est == "reinforce") {
+    grpo::reinforce_pp r;
+    r.gamma = number(opt, "algo.advantage.gamma_used", 1.0);
+    if (kl_in_reward) r.beta = number(opt, "algo.kl.init_coef", 0.0);
+    e = adv_compare(c, d, r, 1e-6);
+  } else {
+    return void(rep.skipped["OpenRLHF estimator " + est + ": not offered"] += 1);
+  }
+  rep.add("openrlhf " + est, e);
+  ++rep.compared;
+}
+
 template <class F>
 void peer(const std::string& name, F&& each) {
   const value v = load(name);
@@ -730,6 +961,7 @@ void peer(const std::string& name, F&& each) {
 TEST_CASE("TRL's own numbers", "[peers][trl]") {
   peer("trl", [](const value& c, report& rep) {
     if (text(c, "kind") == "policy_loss") trl_case(c, rep);
+    if (text(c, "kind") == "advantage") trl_advantage(c, rep);
   });
 }
 
@@ -777,6 +1009,7 @@ TEST_CASE("verl's own numbers", "[peers][verl]") {
   peer("verl", [](const value& c, report& rep) {
     const std::string kind_ = text(c, "kind");
     if (kind_ == "policy_loss") return verl_case(c, rep);
+    if (kind_ == "advantage") return verl_advantage(c, rep);
     if (kind_ != "kl") return;
     grpo::json::value name, o;
     name.type = kind::string, name.text = text(*c.find("options"), "kl_penalty");
@@ -791,6 +1024,7 @@ TEST_CASE("OpenRLHF's own numbers", "[peers][openrlhf]") {
   peer("openrlhf", [](const value& c, report& rep) {
     const std::string kind_ = text(c, "kind");
     if (kind_ == "policy_loss") return openrlhf_case(c, rep);
+    if (kind_ == "advantage") return openrlhf_advantage(c, rep);
     if (kind_ != "kl") return;
     const value& opt = *c.find("options");
     if (flag(opt, "unbiased_gradient", false)) return void(rep.skipped["OpenRLHF unbiased_gradient KL: not offered"] += 1);

@@ -64,7 +64,8 @@ template <class E>
 inline constexpr bool needs_lengths = std::is_same_v<E, opo> || std::is_same_v<E, reinforce_pp> ||
                                       std::is_same_v<E, process_supervision>;
 
-inline status check_lengths(const reward_view& v, bool required) {
+template <class Real>
+status check_lengths(const basic_reward_view<Real>& v, bool required) {
   if (!v.lengths) {
     if (required) return {errc::null_pointer, "lengths", -1, "this estimator needs lengths"};
     return {};
@@ -111,9 +112,9 @@ inline double safe_inverse(double d) { return d > 0.0 ? 1.0 / d : 0.0; }
 
 /// Checks the estimator's hyper-parameters and every input it reads. On success the estimator
 /// can run without producing NaN or Inf from bad input.
-template <advantage_estimator E>
-status validate_advantage_inputs(const E& est, const reward_view& v, const group_layout& layout,
-                                 const float* A_out) {
+template <advantage_estimator E, class Real>
+status validate_advantage_inputs(const E& est, const basic_reward_view<Real>& v, const group_layout& layout,
+                                 const Real* A_out) {
   using namespace advantage_detail;
   GRPO_TRY(check_config(est));
   if (!A_out) return {errc::null_pointer, "A_out", -1, "no output buffer"};
@@ -190,17 +191,17 @@ status validate_advantage_inputs(const E& est, const reward_view& v, const group
 /// Runs the estimator without validation (the caller vouches for the inputs, for speed).
 /// A_out is [N] for sequence-level estimators, [N, T] (row stride reward_view::max_length)
 /// for token-level ones.
-template <advantage_estimator E, batch_reduction Reduction = local_reduction>
-status compute_advantages_unchecked(const E& est, const reward_view& v, const group_layout& layout,
-                                    float* A_out, advantage_stats& stats,
+template <advantage_estimator E, class Real, batch_reduction Reduction = local_reduction>
+status compute_advantages_unchecked(const E& est, const basic_reward_view<Real>& v, const group_layout& layout,
+                                    Real* A_out, advantage_stats& stats,
                                     const Reduction& reduction = {}) {
   using namespace advantage_detail;
   const index_t N = v.num_sequences, P = layout.num_groups, T = v.max_length;
   stats = advantage_stats{};
 
   // Several rewards: every estimator but GDPO sees their weighted sum.
-  std::vector<float> combined;
-  const float* r = v.rewards;
+  std::vector<Real> combined;
+  const Real* r = v.rewards;
   if constexpr (reads_rewards<E> && !std::is_same_v<E, gdpo>) {
     if (v.num_rewards > 1) {
       combined.resize(static_cast<std::size_t>(N));
@@ -272,7 +273,7 @@ status compute_advantages_unchecked(const E& est, const reward_view& v, const gr
     count_nan();
   } else if constexpr (std::is_same_v<E, gpg>) {
     double counts[2] = {double(N), 0.0};  // batch size, nonzero finite rewards
-    for (index_t i = 0; i < N; ++i) counts[1] += (!is_nan(r[i]) && r[i] != 0.0f) ? 1.0 : 0.0;
+    for (index_t i = 0; i < N; ++i) counts[1] += (!is_nan(r[i]) && r[i] != Real(0)) ? 1.0 : 0.0;
     reduction.sum(counts, 2);
     stats.gpg_alpha = counts[0] / std::max(counts[1], 1.0);
     for (index_t g = 0; g < P; ++g) {
@@ -298,7 +299,7 @@ status compute_advantages_unchecked(const E& est, const reward_view& v, const gr
     stats.batch_std = std::sqrt(sd * sd + est.whiten_eps);
     const double inv = safe_inverse(stats.batch_std);
     for (index_t i = 0; i < N; ++i)
-      A_out[i] = is_nan(r[i]) ? 0.0f : static_cast<float>((A_out[i] - bm.mean) * inv);
+      A_out[i] = is_nan(r[i]) ? Real(0) : static_cast<Real>((A_out[i] - bm.mean) * inv);
     count_nan();
   } else if constexpr (std::is_same_v<E, reinforce_pp>) {
     std::vector<double> returns(static_cast<std::size_t>(N * T), 0.0);
@@ -320,8 +321,8 @@ status compute_advantages_unchecked(const E& est, const reward_view& v, const gr
     for (index_t i = 0; i < N; ++i)
       for (index_t t = 0; t < T; ++t)
         A_out[i * T + t] = (is_nan(r[i]) || t >= v.lengths[i])
-                               ? 0.0f
-                               : static_cast<float>((returns[i * T + t] - bm.mean) * inv);
+                               ? Real(0)
+                               : static_cast<Real>((returns[i * T + t] - bm.mean) * inv);
     for (index_t g = 0; g < P; ++g) zero_std += group_degenerate(g);
     count_nan();
   } else if constexpr (std::is_same_v<E, gdpo>) {
@@ -346,7 +347,7 @@ status compute_advantages_unchecked(const E& est, const reward_view& v, const gr
     for (index_t i = 0; i < N; ++i) {
       const bool unknown = row_unknown(i);
       nan_count += unknown ? 1 : 0;
-      A_out[i] = unknown ? 0.0f : static_cast<float>((A_out[i] - bm.mean) * inv);
+      A_out[i] = unknown ? Real(0) : static_cast<Real>((A_out[i] - bm.mean) * inv);
     }
   } else if constexpr (std::is_same_v<E, process_supervision>) {
     for (index_t g = 0; g < P; ++g) {
@@ -369,17 +370,17 @@ status compute_advantages_unchecked(const E& est, const reward_view& v, const gr
 }
 
 /// Validates every input (see validate_advantage_inputs), then computes the advantages.
-template <advantage_estimator E, batch_reduction Reduction = local_reduction>
-status compute_advantages(const E& est, const reward_view& v, const group_layout& layout,
-                          float* A_out, advantage_stats& stats, const Reduction& reduction = {}) {
+template <advantage_estimator E, class Real, batch_reduction Reduction = local_reduction>
+status compute_advantages(const E& est, const basic_reward_view<Real>& v, const group_layout& layout,
+                          Real* A_out, advantage_stats& stats, const Reduction& reduction = {}) {
   GRPO_TRY(validate_advantage_inputs(est, v, layout, A_out));
   return compute_advantages_unchecked(est, v, layout, A_out, stats, reduction);
 }
 
 /// compute_advantages, throwing grpo::error on bad input.
-template <advantage_estimator E, batch_reduction Reduction = local_reduction>
-advantage_stats compute_advantages_or_throw(const E& est, const reward_view& v,
-                                            const group_layout& layout, float* A_out,
+template <advantage_estimator E, class Real, batch_reduction Reduction = local_reduction>
+advantage_stats compute_advantages_or_throw(const E& est, const basic_reward_view<Real>& v,
+                                            const group_layout& layout, Real* A_out,
                                             const Reduction& reduction = {}) {
   advantage_stats stats;
   throw_if_error(compute_advantages(est, v, layout, A_out, stats, reduction));

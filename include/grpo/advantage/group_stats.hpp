@@ -22,18 +22,19 @@ struct moments {
   index_t count = 0;
   double mean = 0.0;
   double m2 = 0.0;  // sum of (x - mean)^2
-  float lo = 0.0f, hi = 0.0f;
+  double lo = 0.0, hi = 0.0;
 
   /// All finite values equal, or fewer than two of them: the group says nothing about which
   /// completion is better.
   GRPO_HD bool degenerate() const { return count < 2 || lo == hi; }
 };
 
-GRPO_HD moments moments_of(const float* x, index_t n, index_t stride = 1) {
+template <class Real>
+GRPO_HD moments moments_of(const Real* x, index_t n, index_t stride = 1) {
   moments m;
   double sum = 0.0;
   for (index_t i = 0; i < n; ++i) {
-    const float v = x[i * stride];
+    const Real v = x[i * stride];
     if (is_nan(v)) continue;
     if (m.count == 0 || v < m.lo) m.lo = v;
     if (m.count == 0 || v > m.hi) m.hi = v;
@@ -43,7 +44,7 @@ GRPO_HD moments moments_of(const float* x, index_t n, index_t stride = 1) {
   if (m.count == 0) return m;
   m.mean = sum / static_cast<double>(m.count);
   for (index_t i = 0; i < n; ++i) {
-    const float v = x[i * stride];
+    const Real v = x[i * stride];
     if (is_nan(v)) continue;
     const double d = v - m.mean;
     m.m2 += d * d;
@@ -62,23 +63,24 @@ GRPO_HD double std_of(double m2, double count, std_convention c) {
 /// gets 0, NaN gets 0.
 /// `divide_by_std` = false gives the mean-only (Dr. GRPO) form. Returns whether the group is
 /// degenerate (for the zero-std count). Writes y[i·out_stride].
-GRPO_HD bool normalize_group(const float* x, index_t n, index_t stride, bool divide_by_std,
-                             std_convention c, double eps, double scale, float* y,
+template <class Real>
+GRPO_HD bool normalize_group(const Real* x, index_t n, index_t stride, bool divide_by_std,
+                             std_convention c, double eps, double scale, Real* y,
                              index_t out_stride) {
   if (n == 1) {
     const double inv = scale / (divide_by_std ? 1.0 + eps : 1.0);
-    y[0] = is_nan(x[0]) ? 0.0f : static_cast<float>(x[0] * inv);
+    y[0] = is_nan(x[0]) ? Real(0) : static_cast<Real>(x[0] * inv);
     return false;
   }
   const moments m = moments_of(x, n, stride);
   if (m.degenerate()) {
-    for (index_t i = 0; i < n; ++i) y[i * out_stride] = 0.0f;
+    for (index_t i = 0; i < n; ++i) y[i * out_stride] = Real(0);
     return true;
   }
   const double inv = scale / (divide_by_std ? std_of(m.m2, double(m.count), c) + eps : 1.0);
   for (index_t i = 0; i < n; ++i) {
-    const float v = x[i * stride];
-    y[i * out_stride] = is_nan(v) ? 0.0f : static_cast<float>((v - m.mean) * inv);
+    const Real v = x[i * stride];
+    y[i * out_stride] = is_nan(v) ? Real(0) : static_cast<Real>((v - m.mean) * inv);
   }
   return false;
 }

@@ -14,20 +14,22 @@ inline const char* to_string(std_convention c) noexcept {
   return c == std_convention::bessel ? "bessel" : "population";
 }
 
-/// Inputs of `compute_advantages`. Only `rewards` and `num_sequences` are always needed; each
+/// Inputs of `compute_advantages`, in float (`reward_view`) or double (`reward_view64`; the
+/// advantages are then written in double). Only `rewards` and `num_sequences` are always needed; each
 /// estimator names the other fields it reads (see estimators.hpp) and validation reports a
 /// missing one as a null pointer.
 ///
 /// Rewards may be NaN ("unknown"): such a completion is left out of every statistic and gets
 /// A = 0. +-Inf is an error.
-struct reward_view {
+template <class Real>
+struct basic_reward_view {
   /// [N] one reward per sequence, or [N, K] row-major when `num_rewards` = K > 1.
-  const float* rewards = nullptr;
+  const Real* rewards = nullptr;
   index_t num_sequences = 0;  // N
   /// K reward functions. Every estimator except `gdpo` first combines them into one reward
   /// R_i = sum_k w_k r_ik ("sum_then_normalize"); `gdpo` normalises each one first.
   index_t num_rewards = 1;
-  const float* reward_weights = nullptr;  // [K]; null means w_k = 1
+  const Real* reward_weights = nullptr;  // [K]; null means w_k = 1
 
   /// Row stride T of the padded [N, T] token arrays (also the row stride of A_out for the
   /// token-level estimators).
@@ -39,12 +41,12 @@ struct reward_view {
 
   /// [N, T] log-probabilities of the sampling policy and of the reference model; reinforce_pp
   /// with beta > 0 puts -beta * k1 = -beta * (logp_old - logp_ref) on every completion token.
-  const float* logp_old = nullptr;
-  const float* logp_ref = nullptr;
+  const Real* logp_old = nullptr;
+  const Real* logp_ref = nullptr;
 
   /// [P] ReMax: the reward of the greedy completion of each group's prompt (NaN = unknown:
   /// the group's advantages are 0).
-  const float* baseline_rewards = nullptr;
+  const Real* baseline_rewards = nullptr;
 
   /// Process supervision, compressed rows: the steps of sequence i are
   /// j in [step_offsets[i], step_offsets[i+1]); step j ends at token step_end[j] (inclusive,
@@ -52,8 +54,10 @@ struct reward_view {
   /// step_offsets has N + 1 entries, step_offsets[0] = 0, non-decreasing.
   const index_t* step_offsets = nullptr;
   const index_t* step_end = nullptr;
-  const float* step_reward = nullptr;
+  const Real* step_reward = nullptr;
 };
+using reward_view = basic_reward_view<float>;
+using reward_view64 = basic_reward_view<double>;
 
 /// What one call reports. Counts are global (they go through the batch reduction).
 struct advantage_stats {

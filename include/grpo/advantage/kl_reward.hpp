@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <cmath>
 #include <string>
+#include <type_traits>
 
 namespace grpo {
 
@@ -32,8 +33,9 @@ struct adaptive_kl_controller {
 /// Subtracts beta·sum_{t<T_i} (logp_old - logp_ref) from each reward (NaN rewards stay NaN) and
 /// writes into `mean_kl` the mean over the (global) batch of the per-sequence KL sums, the
 /// value a controller's update() takes. The mean goes through the reduction hook.
-template <batch_reduction Reduction = local_reduction>
-status apply_kl_penalty(float* rewards, index_t N, const float* logp_old, const float* logp_ref,
+template <class Real, batch_reduction Reduction = local_reduction>
+status apply_kl_penalty(Real* rewards, index_t N, std::type_identity_t<const Real*> logp_old,
+                        std::type_identity_t<const Real*> logp_ref,
                         const index_t* lengths, index_t T, double beta, double* mean_kl = nullptr,
                         const Reduction& reduction = {}) {
   if (!rewards) return {errc::null_pointer, "rewards", -1, ""};
@@ -61,7 +63,7 @@ status apply_kl_penalty(float* rewards, index_t N, const float* logp_old, const 
     for (index_t t = 0; t < lengths[i]; ++t)
       kl += double(logp_old[i * T + t]) - double(logp_ref[i * T + t]);
     acc[0] += kl;
-    rewards[i] = static_cast<float>(double(rewards[i]) - beta * kl);
+    rewards[i] = static_cast<Real>(double(rewards[i]) - beta * kl);
   }
   reduction.sum(acc, 2);
   if (mean_kl) *mean_kl = acc[1] > 0.0 ? acc[0] / acc[1] : 0.0;

@@ -7,12 +7,14 @@
 
 #include <cmath>
 #include <string>
+#include <type_traits>
 
 namespace grpo {
 
 /// R = sum_k w_k r_k over the finite entries of one row (w = null means every w_k = 1). A row
 /// whose entries are all NaN stays NaN (unknown), so the estimator leaves it out and gives it 0.
-GRPO_HD float weighted_reward(const float* row, index_t K, const float* w) {
+template <class Real>
+GRPO_HD Real weighted_reward(const Real* row, index_t K, const Real* w) {
   double sum = 0.0;
   bool any = false;
   for (index_t k = 0; k < K; ++k) {
@@ -20,13 +22,15 @@ GRPO_HD float weighted_reward(const float* row, index_t K, const float* w) {
     sum += (w ? double(w[k]) : 1.0) * row[k];
     any = true;
   }
-  return any ? static_cast<float>(sum) : row[0];  // row[0] is NaN here
+  return any ? static_cast<Real>(sum) : row[0];  // row[0] is NaN here
 }
 
 /// out[i] = weighted_reward(rewards + i·K). Errors: null pointers, K < 1, N < 0, a weight that
 /// is not finite, a reward that is +-Inf.
-inline status sum_then_normalize(const float* rewards, index_t N, index_t K, const float* weights,
-                                 float* out) {
+/// (Real is the type of `out`; the inputs may then be null pointers of no type.)
+template <class Real>
+status sum_then_normalize(std::type_identity_t<const Real*> rewards, index_t N, index_t K,
+                          std::type_identity_t<const Real*> weights, Real* out) {
   if (!rewards) return {errc::null_pointer, "rewards", -1, ""};
   if (!out) return {errc::null_pointer, "out", -1, ""};
   if (N < 0) return {errc::shape_mismatch, "rewards", -1, "N must not be negative"};
