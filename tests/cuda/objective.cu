@@ -1,12 +1,14 @@
 // The CUDA backend of the fused objective, against the CPU backend evaluated in float64 (which
 // tests/objective checks against the independent float64 reference and finite differences):
 // every objective of tests/objective/objectives.hpp (each ratio, surrogate, KL estimator,
-// aggregation and correction at least once) and every preset, on fresh random inputs with
+// aggregation and correction at least once), a few presets and the user-defined terms of
+// examples/04_custom_term.hpp, on fresh random inputs with
 // ragged masks and lengths, gradients poisoned with NaN before the call so that a position the
 // kernel forgets shows up. Also: the Thrust backend on the CUDA system, the asynchronous API
 // (pinned result, synchronize), bitwise determinism, accumulate mode, validation with the input
 // and index of the first bad value, and the token-loss timing at 4M+ tokens against a
 // device-to-device copy measured in the same run. Without a GPU: exit 77 (skipped).
+#include "../../examples/04_custom_term.hpp"
 #include "cuda/support.cuh"
 #include "objective/objectives.hpp"
 #include "objective/support.hpp"
@@ -200,6 +202,7 @@ void check_presets(int N, int T, std::uint64_t seed) {
   check_objective<true>("verl::gspo", p::verl::gspo(), N, T, seed++);
   check_objective("openrlhf::ppo<k3>", p::openrlhf::ppo<grpo::kl::k3>(0.01), N, T, seed++);
   check_objective("liger::grpo", p::liger::grpo(), N, T, seed++);
+  check_objective("examples/04: soft_clip + length_penalty", my::make_objective(), N, T, seed++);
 }
 
 /// A NaN at a masked-in position is reported with its input and flat index, and in accumulate

@@ -1,6 +1,6 @@
 #pragma once
 // Presets: objectives configured as each peer library configures them, checked against the
-// peers' own code (tests/objective/test_peers.cpp over tests/peers/fixtures/, docs/objective.md
+// peers' own code (tests/peers/test_peers.cpp over tests/peers/fixtures/, docs/objective.md
 // has the table of what was compared and the largest error).
 //   grpo::presets::trl::{grpo, bnpo, dr_grpo, dapo, cispo, sapo, luspo}()          TRL 1.16
 //   grpo::presets::verl::{vanilla, gspo, sapo, gpg, geo_mean, cispo, dro}<Agg>()    verl 0.9.1
