@@ -14,12 +14,13 @@
 
 namespace {
 
+template <class Real>
 struct batch_data {
   grpo::index_t N, T;
-  std::vector<double> logp, old, ref, adv;
+  std::vector<Real> logp, old, ref, adv;
   std::vector<std::uint8_t> mask;
-  grpo::token_batch<double> view() const {
-    grpo::token_batch<double> b;
+  grpo::token_batch<Real> view() const {
+    grpo::token_batch<Real> b;
     b.N = N;
     b.T = T;
     b.logp = logp.data();
@@ -31,10 +32,11 @@ struct batch_data {
   }
 };
 
-batch_data make(grpo::index_t N, grpo::index_t T, unsigned seed) {
+template <class Real = double>
+batch_data<Real> make(grpo::index_t N, grpo::index_t T, unsigned seed) {
   std::mt19937 rng(seed);
-  std::normal_distribution<double> g(0, 1);
-  batch_data d{N, T, {}, {}, {}, {}, {}};
+  std::normal_distribution<Real> g(0, 1);
+  batch_data<Real> d{N, T, {}, {}, {}, {}, {}};
   for (grpo::index_t k = 0; k < N * T; ++k) {
     d.logp.push_back(-std::abs(g(rng)));
     d.old.push_back(d.logp.back() + 0.2 * g(rng));
@@ -45,15 +47,15 @@ batch_data make(grpo::index_t N, grpo::index_t T, unsigned seed) {
   return d;
 }
 
-template <class O, class Policy>
+template <class Real = double, class O, class Policy>
 void compare(const O& obj, Policy policy, bool bitwise) {
   for (auto [N, T] : {std::pair<grpo::index_t, grpo::index_t>{1, 1}, {16, 9}, {67, 33}}) {
-    const batch_data d = make(N, T, unsigned(N * 31 + T));
-    std::vector<double> g_serial(std::size_t(N * T)), g_thrust(std::size_t(N * T), std::nan(""));
+    const batch_data<Real> d = make<Real>(N, T, unsigned(N * 31 + T));
+    std::vector<Real> g_serial(std::size_t(N * T)), g_thrust(std::size_t(N * T), Real(std::nan("")));
     grpo::objective_result want, got;
-    REQUIRE(grpo::evaluate(obj, d.view(), grpo::gradient_out<double>{g_serial.data()}, want).ok());
+    REQUIRE(grpo::evaluate(obj, d.view(), grpo::gradient_out<Real>{g_serial.data()}, want).ok());
     std::vector<unsigned char> ws(grpo::workspace_bytes(grpo::exec::on_thrust(policy, {}), obj, N, T));
-    REQUIRE(grpo::evaluate(obj, d.view(), grpo::gradient_out<double>{g_thrust.data()}, got,
+    REQUIRE(grpo::evaluate(obj, d.view(), grpo::gradient_out<Real>{g_thrust.data()}, got,
                            grpo::exec::on_thrust(policy, {ws.data(), ws.size()}))
                 .ok());
     if (bitwise) {
@@ -84,6 +86,14 @@ TEST_CASE("thrust::cpp backend is bitwise equal to exec::serial", "[thrust]") {
   compare(grpo::presets::verl::gspo(), thrust::cpp::par, true);
 }
 
+TEST_CASE("thrust::cpp backend is bitwise equal to exec::serial in float (the same AVX2 lanes)", "[thrust]") {
+  auto dapo = grpo::presets::trl::dapo();
+  dapo.beta = 0.04;
+  compare<float>(dapo, thrust::cpp::par, true);
+  compare<float>(grpo::presets::trl::sapo(), thrust::cpp::par, true);
+  compare<float>(grpo::presets::verl::gspo(), thrust::cpp::par, true);
+}
+
 TEST_CASE("thrust::omp backend matches exec::serial", "[thrust]") {
   // Per-token gradients are computed identically; only the loss sum's order may differ.
   compare(grpo::presets::trl::grpo(), thrust::omp::par, false);
@@ -91,7 +101,7 @@ TEST_CASE("thrust::omp backend matches exec::serial", "[thrust]") {
 }
 
 TEST_CASE("thrust backend reports a missing workspace", "[thrust]") {
-  const batch_data d = make(4, 4, 1);
+  const auto d = make(4, 4, 1);
   grpo::objective_result r;
   const auto s = grpo::evaluate(grpo::presets::trl::grpo(), d.view(), grpo::gradient_out<double>{},
                                 r, grpo::exec::on_thrust(thrust::cpp::par, {}));
