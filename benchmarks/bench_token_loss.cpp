@@ -18,7 +18,7 @@
 // "unchecked_median_ms"} as JSON.
 //
 // Every case reports bytes_per_second for the same 17 B/token, so the ratio to `floor` is the
-// fraction of the achievable bandwidth. The objective is TRL's dapo with the k3 KL (β = 0.04).
+// fraction of the achievable bandwidth. The objective is TRL's dapo with its KL term (β = 0.04).
 #include <grpo/exec/cpu.hpp>
 #include <grpo/objective/presets.hpp>
 
@@ -118,29 +118,29 @@ void BM_token_loss_fused_serial(benchmark::State& st) { run_fused<true>(st, grpo
 void BM_token_loss_scalar_serial(benchmark::State& st) { run_fused<true>(st, grpo::exec::serial{.vectorize = false}); }
 
 /// The multi-pass formulation: every intermediate is a full [N, T] array, as in eager PyTorch.
+/// TRL's dapo with β: no clamps, the KL bias-corrected (k3·ρ, TRL's use_bias_correction_kl).
 struct naive_pass {
   std::vector<float> log_ratio, ratio, clipped, unclipped, surrogate, d, kl, loss_tok, dsur, dkl;
-  std::vector<float> lengths;
   double operator()(const inputs& in, float* grad, double eps, double beta) {
     const std::size_t n = std::size_t(N * T);
     for (auto* v : {&log_ratio, &ratio, &clipped, &unclipped, &surrogate, &d, &kl, &loss_tok, &dsur, &dkl})
       v->resize(n);
-    for (std::size_t k = 0; k < n; ++k) log_ratio[k] = std::fmin(std::fmax(in.logp[k] - in.old[k], -20.f), 20.f);
+    for (std::size_t k = 0; k < n; ++k) log_ratio[k] = in.logp[k] - in.old[k];
     for (std::size_t k = 0; k < n; ++k) ratio[k] = std::exp(log_ratio[k]);
     for (std::size_t k = 0; k < n; ++k) unclipped[k] = ratio[k] * in.adv[k / std::size_t(T)];
     for (std::size_t k = 0; k < n; ++k)
       clipped[k] = std::fmin(std::fmax(ratio[k], float(1 - eps)), float(1 + eps)) * in.adv[k / std::size_t(T)];
     for (std::size_t k = 0; k < n; ++k) surrogate[k] = -std::fmin(unclipped[k], clipped[k]);
-    for (std::size_t k = 0; k < n; ++k) d[k] = std::fmin(std::fmax(in.logp[k] - in.ref[k], -20.f), 20.f);
-    for (std::size_t k = 0; k < n; ++k) kl[k] = std::exp(-d[k]) + d[k] - 1.f;
-    for (std::size_t k = 0; k < n; ++k) loss_tok[k] = (surrogate[k] + float(beta) * kl[k]) * in.mask[k];
+    for (std::size_t k = 0; k < n; ++k) d[k] = in.ref[k] - in.logp[k];
+    for (std::size_t k = 0; k < n; ++k) kl[k] = std::exp(d[k]) - d[k] - 1.f;
+    for (std::size_t k = 0; k < n; ++k) loss_tok[k] = (surrogate[k] + float(beta) * kl[k] * ratio[k]) * in.mask[k];
     double tokens = 0, loss = 0;
     for (std::size_t k = 0; k < n; ++k) tokens += in.mask[k];
     for (std::size_t k = 0; k < n; ++k) loss += loss_tok[k];
     loss /= tokens;
-    // backward, again one array at a time
+    // backward, again one array at a time: d(k3·ρ)/dlogp = ρ·(1 − e^d) + k3·ρ
     for (std::size_t k = 0; k < n; ++k) dsur[k] = unclipped[k] <= clipped[k] ? -unclipped[k] : 0.f;
-    for (std::size_t k = 0; k < n; ++k) dkl[k] = 1.f - std::exp(-d[k]);
+    for (std::size_t k = 0; k < n; ++k) dkl[k] = ratio[k] * (1.f - std::exp(d[k]) + kl[k]);
     for (std::size_t k = 0; k < n; ++k)
       grad[k] = float((dsur[k] + float(beta) * dkl[k]) * in.mask[k] / tokens);
     return loss;

@@ -21,7 +21,7 @@ struct test_batch {
   std::vector<index_t> offsets;    // always filled, [P + 1]
   std::vector<float> rewards;      // [N * K]
   std::vector<float> weights;      // [K] or empty (all ones)
-  std::vector<index_t> lengths;    // [N]
+  std::vector<std::int32_t> lengths;  // [N]
   std::vector<float> logp_old, logp_ref;  // [N * T]
   std::vector<float> baseline;     // [P]
   std::vector<index_t> step_offsets, step_end;  // [N + 1], [S]
@@ -84,7 +84,7 @@ inline test_batch random_batch(std::mt19937_64& rng, const batch_options& o) {
   if (b.K > 1)
     for (index_t k = 0; k < b.K; ++k) b.weights.push_back(static_cast<float>(0.25 + u(rng)));
   std::uniform_int_distribution<index_t> len(0, b.T);
-  for (index_t i = 0; i < b.N; ++i) b.lengths.push_back(u(rng) < 0.8 ? std::max<index_t>(1, len(rng)) : len(rng));
+  for (index_t i = 0; i < b.N; ++i) b.lengths.push_back(std::int32_t(u(rng) < 0.8 ? std::max<index_t>(1, len(rng)) : len(rng)));
   for (index_t j = 0; j < b.N * b.T; ++j) {
     b.logp_old.push_back(static_cast<float>(-2.0 * u(rng)));
     b.logp_ref.push_back(static_cast<float>(-2.0 * u(rng)));

@@ -110,7 +110,7 @@ TEST_CASE("the mean KL of KL-in-the-reward is global across ranks", "[advantage]
   float r0[] = {0.0f}, r1[] = {0.0f, 0.0f};
   const float old0[] = {1.0f}, ref0[] = {0.0f};
   const float old1[] = {2.0f, 3.0f}, ref1[] = {0.0f, 0.0f};
-  const index_t len0[] = {1}, len1[] = {1, 1};
+  const std::int32_t len0[] = {1}, len1[] = {1, 1};
   std::thread rank1([&] {
     CHECK(grpo::apply_kl_penalty(r1, 2, old1, ref1, len1, 1, 0.1, &mean_kl[1],
                                  fake_rank_reduction{&comm, 1})

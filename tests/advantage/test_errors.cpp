@@ -215,7 +215,7 @@ TEST_CASE("the throwing wrapper and the helpers report the same errors", "[advan
 
   float r[] = {1.0f, 1.0f};
   const float lp[] = {0.0f, kNaN}, ref[] = {0.0f, 0.0f};
-  const index_t len[] = {1, 1}, bad_len[] = {1, 2};
+  const std::int32_t len[] = {1, 1}, bad_len[] = {1, 2};
   expect(grpo::apply_kl_penalty(r, 2, lp, ref, len, 1, 0.1), grpo::errc::non_finite, "logp_old", 1);
   expect(grpo::apply_kl_penalty(r, 2, ref, lp, len, 1, 0.1), grpo::errc::non_finite, "logp_ref", 1);
   expect(grpo::apply_kl_penalty(r, 2, ref, ref, bad_len, 1, 0.1), grpo::errc::out_of_range, "lengths", 1);

@@ -231,7 +231,7 @@ TEST_CASE("KL in the reward, fixed and adaptive beta", "[advantage][hand][kl]") 
   float rewards[] = {1.0f, kNaN};
   const float old[] = {-1.0f, -1.0f, -1.0f, 5.0f};
   const float ref[] = {-1.1f, -1.3f, -1.2f, 0.0f};
-  const index_t len[] = {2, 1};
+  const std::int32_t len[] = {2, 1};
   double mean_kl = 0.0;
   REQUIRE(grpo::apply_kl_penalty(rewards, 2, old, ref, len, 2, 0.5, &mean_kl).ok());
   CHECK(rewards[0] == Approx(1.0 - 0.5 * 0.4));

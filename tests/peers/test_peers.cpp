@@ -723,7 +723,8 @@ double kl_case(const value& c, const K& k, double tol, double f32_bound = 0, rep
 struct adv_data {
   grpo::index_t N = 0, T = 0, K = 1, G = 0;
   std::vector<double> rewards, weights, old, ref, baseline;
-  std::vector<grpo::index_t> lengths, offsets;
+  std::vector<std::int32_t> lengths;
+  std::vector<grpo::index_t> offsets;
   std::vector<std::uint8_t> mask;
   bool holes = false;  // a mask that is not a prefix of the lengths
   explicit adv_data(const value& c) {
@@ -735,9 +736,9 @@ struct adv_data {
     old = numbers(c, "logp_old");
     ref = numbers(c, "logp_ref");
     baseline = numbers(c, "baseline_rewards");
-    for (double l : numbers(c, "lengths")) lengths.push_back(grpo::index_t(l));
+    for (double l : numbers(c, "lengths")) lengths.push_back(std::int32_t(l));
     for (double m : numbers(c, "mask")) mask.push_back(m != 0);
-    if (lengths.empty()) lengths.assign(std::size_t(N), T);
+    if (lengths.empty()) lengths.assign(std::size_t(N), std::int32_t(T));
     if (mask.empty())
       for (grpo::index_t i = 0; i < N; ++i)
         for (grpo::index_t t = 0; t < T; ++t) mask.push_back(t < lengths[std::size_t(i)]);

@@ -25,7 +25,7 @@ GRPO_HD bool rloo_group(const Real* r, index_t n, Real* A) {
 /// OPO: baseline b = sum_j T_j r_j / sum_j T_j over the finite members; a group of one member
 /// uses b = 0 (verl). When the finite members have no tokens at all the group gets 0.
 template <class Real>
-GRPO_HD bool opo_group(const Real* r, const index_t* len, index_t n, Real* A) {
+GRPO_HD bool opo_group(const Real* r, const std::int32_t* len, index_t n, Real* A) {
   const moments m = moments_of(r, n);
   if (n == 1) {
     A[0] = is_nan(r[0]) ? Real(0) : r[0];
@@ -131,7 +131,7 @@ GRPO_HD void reinforce_returns(Real reward, const Real* old_row, const Real* ref
 /// sorting the steps. Returns whether the pooled step rewards are degenerate.
 template <class Real>
 GRPO_HD bool process_group(const index_t* step_offsets, const index_t* step_end,
-                           const Real* step_reward, const index_t* len, index_t n, index_t T,
+                           const Real* step_reward, const std::int32_t* len, index_t n, index_t T,
                            std_convention c, double eps, Real* A) {
   const index_t s0 = step_offsets[0], s1 = step_offsets[n];
   const moments m = moments_of(step_reward + s0, s1 - s0);

@@ -4,6 +4,8 @@
 // call. Every pointer is the caller's memory; nothing is copied.
 #include <grpo/core/macros.hpp>
 
+#include <cstdint>
+
 namespace grpo {
 
 /// How a group's standard deviation is normalised: Bessel divides the sum of squared deviations
@@ -37,7 +39,7 @@ struct basic_reward_view {
   /// [N] completion lengths T_i, 0 <= T_i <= T: tokens [0, T_i) of row i are the completion.
   /// Needed by opo, reinforce_pp, process_supervision; optional for reinforce_pp_baseline
   /// (whitening weights each sequence by its token count when given, by 1 otherwise).
-  const index_t* lengths = nullptr;
+  const std::int32_t* lengths = nullptr;  // the same type as token_batch::lengths
 
   /// [N, T] log-probabilities of the sampling policy and of the reference model; reinforce_pp
   /// with beta > 0 puts -beta * k1 = -beta * (logp_old - logp_ref) on every completion token.

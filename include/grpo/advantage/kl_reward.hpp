@@ -36,7 +36,7 @@ struct adaptive_kl_controller {
 template <class Real, batch_reduction Reduction = local_reduction>
 status apply_kl_penalty(Real* rewards, index_t N, std::type_identity_t<const Real*> logp_old,
                         std::type_identity_t<const Real*> logp_ref,
-                        const index_t* lengths, index_t T, double beta, double* mean_kl = nullptr,
+                        const std::int32_t* lengths, index_t T, double beta, double* mean_kl = nullptr,
                         const Reduction& reduction = {}) {
   if (!rewards) return {errc::null_pointer, "rewards", -1, ""};
   if (!logp_old) return {errc::null_pointer, "logp_old", -1, ""};

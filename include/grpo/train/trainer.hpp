@@ -361,11 +361,9 @@ class trainer {
     for (index_t j = 0; j < N * K; ++j) rewards_[static_cast<std::size_t>(j)] = static_cast<float>(kept_total_[static_cast<std::size_t>(j)]);
     weights_.assign(table_.weights.begin(), table_.weights.end());
     lengths_.resize(static_cast<std::size_t>(N));
-    lengths_idx_.resize(static_cast<std::size_t>(N));
     truncated_.resize(static_cast<std::size_t>(N));
     for (index_t i = 0; i < N; ++i) {
       lengths_[static_cast<std::size_t>(i)] = static_cast<std::int32_t>(rollout_.batch.completion_length(i));
-      lengths_idx_[static_cast<std::size_t>(i)] = rollout_.batch.completion_length(i);
       truncated_[static_cast<std::size_t>(i)] = rollout_.finished[static_cast<std::size_t>(i)] ? 0 : 1;
     }
     reward_view v;
@@ -374,7 +372,7 @@ class trainer {
     v.num_rewards = K;
     v.reward_weights = weights_.data();
     v.max_length = T;
-    v.lengths = lengths_idx_.data();
+    v.lengths = lengths_.data();  // the same array the objective reads
     constexpr bool token_adv = Estimator::token_level;
     adv_.assign(static_cast<std::size_t>(token_adv ? N * T : N), 0.0f);
     advantage_stats astats;
@@ -507,7 +505,6 @@ class trainer {
   std::vector<S> adv_s_, old_, ref_lp_, logp_, ent_, dlogp_, dent_;
   std::vector<std::uint8_t> mask_, truncated_;
   std::vector<std::int32_t> lengths_;
-  std::vector<index_t> lengths_idx_;
 };
 
 }  // namespace grpo::train
