@@ -11,10 +11,11 @@
 //                    (13 B read + 4 B written per token), OpenMP threads
 //   vs_floor/<preset>  the floor and a preset's default pass alternately in one loop: the median
 //                    of time(pass) / time(floor), for one preset of every family
-// `bench_token_loss --tool=token_loss_fwd_bwd --dir=D --tokens=N --hidden=T --reps=R` is the
-// our-side worker of benchmarks/compare_torch.py: it reads D/{logp,old,ref,adv,mask}.bin, runs
-// TRL's "grpo" loss (grpo::presets::trl::grpo(), k3 with β = 0.04) R times with the default
-// (validated) call, writes D/ours_loss.bin and D/ours_dlogp.bin, and prints {"op", "median_ms",
+// `bench_token_loss --tool=token_loss_fwd_bwd --dir=D --tokens=N --hidden=T --reps=R
+// [--preset=NAME]` is the our-side worker of benchmarks/compare_torch.py: it reads
+// D/{logp,old,ref,adv,mask}.bin, runs a preset (with_preset below; default TRL's grpo with
+// β = 0.04) R times with the default (validated) call and R times unchecked, alternately, writes
+// D/ours_loss.bin and D/ours_dlogp.bin, and prints {"op", "preset", "median_ms",
 // "unchecked_median_ms"} as JSON.
 //
 // Every case reports bytes_per_second for the same 17 B/token, so the ratio to `floor` is the
@@ -271,43 +272,62 @@ using grpo_bench::read_bin;
 using grpo_bench::time_reps;
 using grpo_bench::write_bin;
 
-/// The worker of compare_torch.py (see the top of this file).
+/// The presets the PyTorch comparison times (benchmarks/compare_torch.py --presets), by name.
+template <class F>
+bool with_preset(const std::string& name, F&& f) {
+  namespace p = grpo::presets;
+  auto beta = [](auto o, double b) { o.beta = b; return o; };
+  if (name == "trl_grpo") return f(beta(p::trl::grpo(), 0.04)), true;
+  if (name == "trl_dapo") return f(beta(p::trl::dapo(), 0.04)), true;
+  if (name == "trl_cispo") return f(p::trl::cispo(5.0)), true;
+  if (name == "trl_sapo") return f(p::trl::sapo()), true;
+  if (name == "verl_vanilla") return f(p::verl::vanilla()), true;
+  if (name == "verl_gspo") return f(p::verl::gspo()), true;
+  if (name == "openrlhf_ppo_k3") return f(p::openrlhf::ppo<grpo::kl::k3>(0.01)), true;
+  return false;
+}
+
+/// The worker of compare_torch.py (see the top of this file): --preset=NAME (default trl_grpo).
 int run_tool(int argc, char** argv) {
   const std::string dir = arg(argc, argv, "dir", ".");
   const grpo::index_t n = std::stoll(arg(argc, argv, "tokens", "0"));
   const grpo::index_t t = std::stoll(arg(argc, argv, "hidden", "0"));
   const int reps = std::stoi(arg(argc, argv, "reps", "5"));
+  const std::string preset = arg(argc, argv, "preset", "trl_grpo");
   const std::size_t size = std::size_t(n * t);
   const auto logp = read_bin<float>(dir + "/logp.bin", size), old = read_bin<float>(dir + "/old.bin", size),
              ref = read_bin<float>(dir + "/ref.bin", size), adv = read_bin<float>(dir + "/adv.bin", std::size_t(n));
   const auto mask = read_bin<std::uint8_t>(dir + "/mask.bin", size);
   grpo::token_batch<float> b{.N = n, .T = t, .logp = logp.data(), .old = old.data(), .ref = ref.data(),
                              .mask = mask.data(), .advantages = adv.data()};
-  auto obj = grpo::presets::trl::grpo();
-  obj.beta = 0.04;
   std::vector<float> dlogp(size);
-  grpo::exec::parallel exec;
-  std::vector<unsigned char> ws(grpo::workspace_bytes(exec, obj, n, t));
-  exec.ws = {ws.data(), ws.size()};
-  grpo::objective_result r;
-  // the default call (validated in the pass) and, for reference, the unchecked one, alternately
+  double loss = 0;
   std::vector<double> ms, ms_unchecked;
-  for (int rep = 0; rep < reps; ++rep) {
-    const auto one = [&](auto&& call, std::vector<double>& out) {
-      const auto v = time_reps(1, [&] {
-        const grpo::status s = call();
-        if (!s.ok()) throw std::runtime_error(s.message());
-      });
-      out.push_back(v[0]);
-    };
-    one([&] { return grpo::evaluate(obj, b, grpo::gradient_out<float>{dlogp.data()}, r, exec); }, ms);
-    one([&] { return grpo::evaluate(grpo::unchecked, obj, b, grpo::gradient_out<float>{dlogp.data()}, r, exec); },
-        ms_unchecked);
-  }
-  write_bin(dir + "/ours_loss.bin", &r.loss, 1);
+  const bool known = with_preset(preset, [&](const auto& obj) {
+    grpo::exec::parallel exec;
+    std::vector<unsigned char> ws(grpo::workspace_bytes(exec, obj, n, t));
+    exec.ws = {ws.data(), ws.size()};
+    grpo::objective_result r;
+    // the default call (validated in the pass) and, for reference, the unchecked one, alternately
+    for (int rep = 0; rep < reps; ++rep) {
+      const auto one = [&](auto&& call, std::vector<double>& out) {
+        const auto v = time_reps(1, [&] {
+          const grpo::status s = call();
+          if (!s.ok()) throw std::runtime_error(s.message());
+        });
+        out.push_back(v[0]);
+      };
+      one([&] { return grpo::evaluate(obj, b, grpo::gradient_out<float>{dlogp.data()}, r, exec); }, ms);
+      one([&] { return grpo::evaluate(grpo::unchecked, obj, b, grpo::gradient_out<float>{dlogp.data()}, r, exec); },
+          ms_unchecked);
+    }
+    loss = r.loss;
+  });
+  if (!known) throw std::runtime_error("unknown --preset " + preset);
+  write_bin(dir + "/ours_loss.bin", &loss, 1);
   write_bin(dir + "/ours_dlogp.bin", dlogp.data(), size);
-  std::printf("{\"op\": \"token_loss_fwd_bwd\", \"median_ms\": %.6f, \"unchecked_median_ms\": %.6f}\n",
-              grpo_bench::median(ms), grpo_bench::median(ms_unchecked));
+  std::printf("{\"op\": \"token_loss_fwd_bwd\", \"preset\": \"%s\", \"median_ms\": %.6f, \"unchecked_median_ms\": %.6f}\n",
+              preset.c_str(), grpo_bench::median(ms), grpo_bench::median(ms_unchecked));
   return 0;
 }
 

@@ -12,10 +12,14 @@ over rounds of that round's torch median / our median, and ours_ms and torch_ms 
 each side's round medians. Prints a table and writes build/bench/compare.json as a list of
 {name, ours_ms, torch_ms, speedup, ours_peak_mb, torch_peak_mb} (+ max_rel_err, agree, rounds).
 
-Needs torch: Debian's python3-torch lives in /usr/bin/python3 (apt-get install python3-torch),
-or pip. Usage:
-  /usr/bin/python3 benchmarks/compare_torch.py --bin build/benchmarks/bench_logprob \
-      --out build/bench/compare.json [--quick] [--only NAME]
+Then the preset table (preset_table): every preset of PRESETS through our default (validated)
+evaluate and unchecked, against its peer's formula (peer_preset_loss) in PyTorch eager and under
+torch.compile, 524,288 tokens fwd + bwd.
+
+Needs torch; PyTorch from PyPI in a venv is what the docs quote (tests/peers/make_fixtures.sh makes
+build/peers/venv), Debian's python3-torch works for the eager side. Usage:
+  build/peers/venv/bin/python benchmarks/compare_torch.py --bin build/benchmarks/bench_logprob \
+      --out build/bench/compare.json [--quick] [--only NAME] [--presets]
 """
 import argparse
 import json
@@ -60,6 +64,53 @@ def trl_style_grpo_token_loss(logp, old_logp, ref_logp, advantages, mask, eps_lo
     return ((per_token * mask).sum(-1) / mask.sum(-1).clamp(min=1.0)).mean()
 
 
+def peer_preset_loss(preset, lp, old, ref, adv, mask):
+    """Each preset's loss as its peer computes it, in our words (the peers' formulas; see
+    docs/objective.md for the options each follows). Float32 on both sides."""
+    import torch
+    a = adv.unsqueeze(1)
+
+    def seq_mean(pt):  # TRL grpo/sapo: per-sequence token mean, then the mean over all rows
+        return ((pt * mask).sum(-1) / mask.sum(-1).clamp(min=1.0)).mean()
+
+    def token_mean(pt):  # TRL dapo/cispo, verl/OpenRLHF token-mean
+        return (pt * mask).sum() / mask.sum().clamp(min=1.0)
+
+    def ppo(ratio, lo=0.8, hi=1.2):
+        return -torch.min(ratio * a, torch.clamp(ratio, lo, hi) * a)
+
+    if preset in ("trl_grpo", "trl_dapo"):  # beta 0.04, KL bias-corrected (k3·ratio), no clamps
+        ratio = torch.exp(lp - old)
+        d = ref - lp
+        pt = ppo(ratio) + 0.04 * (torch.exp(d) - d - 1) * ratio
+        return seq_mean(pt) if preset == "trl_grpo" else token_mean(pt)
+    if preset == "trl_cispo":  # epsilon_high = 5: -sg(min(ratio, 5))·A·logp
+        ratio = torch.exp(lp - old)
+        return token_mean(-torch.clamp(ratio, max=5.0).detach() * a * lp)
+    if preset == "trl_sapo":
+        ratio = torch.exp(lp - old)
+        tau = torch.where(a > 0, torch.ones_like(a), torch.full_like(a, 1.05))
+        return seq_mean(-torch.sigmoid(tau * (ratio - 1)) * (4.0 / tau) * a)
+    if preset == "verl_vanilla":  # log-ratio clamped ±20, dual clip c = 3 for A < 0
+        ratio = torch.exp(torch.clamp(lp - old, -20.0, 20.0))
+        clip1 = torch.max(-a * ratio, -a * torch.clamp(ratio, 0.8, 1.2))
+        clip2 = torch.min(-a * 3.0, clip1)
+        return token_mean(torch.where(a < 0, clip2, clip1))
+    if preset == "verl_gspo":  # GSPO-token: log s = mean log-ratio, clamped at 10 from above
+        seq = ((lp - old) * mask).sum(-1) / mask.sum(-1).clamp(min=1.0)
+        s = torch.exp(torch.clamp(lp - lp.detach() + seq.detach().unsqueeze(1), max=10.0))
+        return token_mean(torch.max(-a * s, -a * torch.clamp(s, 0.8, 1.2)))
+    if preset == "openrlhf_ppo_k3":  # ±20 log-ratio clamp; token-mean k3 KL (init_coef 0.01)
+        ratio = torch.exp(torch.clamp(lp - old, -20.0, 20.0))
+        x = torch.clamp(ref - lp, max=10.0)
+        kl = torch.clamp(torch.exp(x) - 1 - x, -10.0, 10.0)
+        return token_mean(ppo(ratio)) + 0.01 * token_mean(kl)
+    raise SystemExit(f"unknown preset {preset}")
+
+
+PRESETS = ["trl_grpo", "trl_dapo", "trl_cispo", "trl_sapo", "verl_vanilla", "verl_gspo", "openrlhf_ppo_k3"]
+
+
 BATCH_ROWS = 8  # TRL sees logits as [B, T, V] and loops over B: N tokens = B sequences of N/B
 
 
@@ -67,8 +118,9 @@ def load(d, name, dtype, shape):
     return np.fromfile(os.path.join(d, name), dtype=dtype).reshape(shape)
 
 
-def torch_token_loss_worker(d, n, h, reps):
-    """TRL's GRPO token loss with autograd, n sequences of h tokens."""
+def torch_token_loss_worker(d, n, h, reps, preset="", compiled=False):
+    """A token loss with autograd, n sequences of h tokens: TRL's GRPO formula, or a preset's
+    peer formula (peer_preset_loss), eager or under torch.compile (compiled before timing)."""
     import torch
     torch.set_num_threads(os.cpu_count())
     times = []
@@ -78,20 +130,41 @@ def torch_token_loss_worker(d, n, h, reps):
     ref = torch.from_numpy(load(d, "ref.bin", np.float32, (n, h)))
     mask = torch.from_numpy(load(d, "mask.bin", np.uint8, (n, h))).float()
     adv = torch.from_numpy(load(d, "adv.bin", np.float32, (n,)))
+    if preset:
+        def fn(lp, old, ref, adv, mask):
+            return peer_preset_loss(preset, lp, old, ref, adv, mask)
+    else:
+        def fn(lp, old, ref, adv, mask):
+            return trl_style_grpo_token_loss(lp, old, ref, adv, mask)
+    if compiled:
+        fn = torch.compile(fn)
+        for _ in range(3):  # compile (forward and backward graphs) outside the timing
+            lp = logp0.detach().requires_grad_(True)
+            fn(lp, old, ref, adv, mask).backward()
     for _ in range(reps):
         lp = logp0.detach().requires_grad_(True)
         t0 = time.perf_counter()
-        loss = trl_style_grpo_token_loss(lp, old, ref, adv, mask)
+        loss = fn(lp, old, ref, adv, mask)
         loss.backward()
         times.append((time.perf_counter() - t0) * 1e3)
     np.array([loss.item()], dtype=np.float64).tofile(os.path.join(d, "torch_loss.bin"))
     lp.grad.numpy().tofile(os.path.join(d, "torch_dlogp.bin"))
-    print(json.dumps({"op": "token_loss_fwd_bwd", "median_ms": float(np.median(times)), "times_ms": times}))
+    if not compiled:
+        # The same formula in float64 (untimed) is what both float32 sides are checked against:
+        # PyTorch's float32 gradient of a k3 term cancels (1 - e^d against e^d - d - 1) and is
+        # itself ~1e-4 off on small tokens, so float32 torch is not a reference.
+        lp64 = logp0.double().requires_grad_(True)
+        loss64 = fn(lp64, old.double(), ref.double(), adv.double(), mask.double())
+        loss64.backward()
+        np.array([loss64.item()], dtype=np.float64).tofile(os.path.join(d, "torch_loss64.bin"))
+        lp64.grad.numpy().tofile(os.path.join(d, "torch_dlogp64.bin"))
+    print(json.dumps({"op": "token_loss_fwd_bwd", "preset": preset, "compiled": compiled,
+                      "median_ms": float(np.median(times)), "times_ms": times}))
 
 
-def torch_worker(case, d, n, v, h, reps, tau):
+def torch_worker(case, d, n, v, h, reps, tau, preset="", compiled=False):
     if case == "token_loss_fwd_bwd":
-        return torch_token_loss_worker(d, n, h, reps)
+        return torch_token_loss_worker(d, n, h, reps, preset, compiled)
     import torch
     torch.set_num_threads(os.cpu_count())  # Debian's build otherwise may run one thread
     torch.manual_seed(0)
@@ -177,8 +250,9 @@ def max_rel_err(a, b):
 
 def compare(d, case, n, v, h):
     if case == "token_loss_fwd_bwd":
-        a, b = load(d, "ours_loss.bin", np.float64, (1,)), load(d, "torch_loss.bin", np.float64, (1,))
-        g_a, g_b = load(d, "ours_dlogp.bin", np.float32, (n, h)), load(d, "torch_dlogp.bin", np.float32, (n, h))
+        # ours (float32) against the peer's formula evaluated in float64 by PyTorch
+        a, b = load(d, "ours_loss.bin", np.float64, (1,)), load(d, "torch_loss64.bin", np.float64, (1,))
+        g_a, g_b = load(d, "ours_dlogp.bin", np.float32, (n, h)), load(d, "torch_dlogp64.bin", np.float64, (n, h))
         return {"loss": float(abs(a[0] - b[0]) / max(1e-30, abs(b[0]))),
                 "dlogp": float(np.abs(g_a - g_b).max()) / max(1e-30, float(np.abs(g_b).max()))}
     errs = {"logp": max_rel_err(load(d, "ours_logp.bin", np.float32, (n,)), load(d, "torch_logp.bin", np.float32, (n,)))}
@@ -213,6 +287,51 @@ QUICK = {"logsoftmax_fwd": (256, 32768), "logsoftmax_fwd_bwd": (64, 32768), "fus
          "token_loss_fwd_bwd": (256, 0)}
 
 
+def preset_table(args, rng, n=512, h=1024, reps=100):
+    """Every preset of PRESETS at n x h tokens (lengths uniform in [1, h]): ours through the default
+    (validated) evaluate with exec::parallel, and unchecked; the peer's formula in PyTorch eager and
+    under torch.compile. The sides take turns (--rounds), each in its own process; ratios are the
+    medians of the per-round ratios."""
+    if args.quick:
+        n, h, reps = 64, 256, 10
+    binary = os.path.join(os.path.dirname(args.bin), "bench_token_loss")
+    rows = []
+    print(f"\n{'preset (fwd+bwd, %d tokens)' % (n * h):34s} {'ours':>7s} {'unchk':>7s} {'eager':>7s} {'compile':>8s}"
+          f" {'x eager':>8s} {'x compile':>10s} {'valid/unchk':>11s}  max rel err (vs the peer formula in float64)")
+    for preset in PRESETS:
+        with tempfile.TemporaryDirectory(prefix="grpo_cmp_") as d:
+            make_inputs(d, "token_loss_fwd_bwd", n, 0, h, rng)
+            common = [f"--dir={d}", f"--tokens={n}", f"--hidden={h}", f"--reps={reps}", f"--preset={preset}"]
+            sides = {"ours": [binary, "--tool=token_loss_fwd_bwd"] + common,
+                     "eager": [sys.executable, os.path.abspath(__file__), "--worker=token_loss_fwd_bwd"] + common,
+                     "compile": [sys.executable, os.path.abspath(__file__), "--worker=token_loss_fwd_bwd", "--compiled"] + common}
+            got = {k: [] for k in ("ours", "unchecked", "eager", "compile")}
+            errs = {}
+            for r in range(max(1, args.rounds)):
+                order = ["ours", "eager", "compile"] if r % 2 == 0 else ["compile", "eager", "ours"]
+                for side in order:
+                    out, _ = run_child(sides[side])
+                    j = json.loads(out.strip().splitlines()[-1])
+                    got[side].append(j["median_ms"])
+                    if side == "ours":
+                        got["unchecked"].append(j["unchecked_median_ms"])
+                    if side == "eager":
+                        errs = compare(d, "token_loss_fwd_bwd", n, 0, h)
+        med = {k: float(np.median(v)) for k, v in got.items()}
+        x_eager = float(np.median([e / o for e, o in zip(got["eager"], got["ours"])]))
+        x_compile = float(np.median([c / o for c, o in zip(got["compile"], got["ours"])]))
+        overhead = float(np.median([o / u for o, u in zip(got["ours"], got["unchecked"])]))
+        agree = all(e <= 1e-4 for e in errs.values())
+        rows.append({"name": "preset " + preset, "ours_ms": med["ours"], "unchecked_ms": med["unchecked"],
+                     "torch_ms": med["eager"], "compile_ms": med["compile"], "speedup": x_eager,
+                     "speedup_vs_compile": x_compile, "validated_over_unchecked": overhead,
+                     "max_rel_err": errs, "agree": agree, "rounds": got})
+        err_s = ", ".join(f"{k} {e:.1e}" for k, e in errs.items())
+        print(f"{preset:34s} {med['ours']:7.3f} {med['unchecked']:7.3f} {med['eager']:7.2f} {med['compile']:8.3f}"
+              f" {x_eager:7.1f}x {x_compile:9.2f}x {overhead:10.2f}x  {err_s}{'' if agree else '  DISAGREE'}", flush=True)
+    return rows
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--bin", default="build/benchmarks/bench_logprob")
@@ -227,9 +346,14 @@ def main():
     ap.add_argument("--hidden", type=int, default=0)
     ap.add_argument("--reps", type=int, default=3)
     ap.add_argument("--rounds", type=int, default=3, help="turns each side takes, alternating")
+    ap.add_argument("--preset", default="", help="worker: a preset's peer formula (PRESETS)")
+    ap.add_argument("--compiled", action="store_true", help="worker: under torch.compile")
+    ap.add_argument("--presets", action="store_true",
+                    help="only the preset table: every preset against its peer's formula, eager and compiled")
     args = ap.parse_args()
     if args.worker:
-        torch_worker(args.worker, args.dir, args.tokens, args.vocab, args.hidden, args.reps, args.tau)
+        torch_worker(args.worker, args.dir, args.tokens, args.vocab, args.hidden, args.reps, args.tau,
+                     args.preset, args.compiled)
         return
     try:
         import torch
@@ -245,7 +369,7 @@ def main():
     rows = []
     print(f"torch {torch_version} ({sys.executable}; BLAS: {blas}), ours: {args.bin}, tau = {args.tau}")
     print(f"{'computation':46s} {'ours ms':>9s} {'torch ms':>9s} {'speedup':>8s} {'ours MB':>8s} {'torch MB':>9s}  max rel err")
-    for name, case, n, v, h, reps in CASES:
+    for name, case, n, v, h, reps in ([] if args.presets else CASES):
         if args.only and args.only not in name:
             continue
         if args.quick:
@@ -284,6 +408,7 @@ def main():
         print(f"{name:46s} {row['ours_ms']:9.2f} {row['torch_ms']:9.1f} {row['speedup']:7.1f}x "
               f"{ours_mb:8.0f} {torch_mb:9.0f}  {err_s}{'' if agree else '  DISAGREE'}  "
               f"(rounds {min(ratios):.1f}-{max(ratios):.1f}x)", flush=True)
+    rows += preset_table(args, rng) if (args.presets or not args.only) else []
     os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
     with open(args.out, "w") as f:
         json.dump(rows, f, indent=2)

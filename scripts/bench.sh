@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # `make bench`: builds every benchmarks/bench_*.cpp, runs each with JSON output into BUILD/bench/
 # (medians over repetitions), prints each fused path against the memory floor and the naive path
-# measured in the same run, then runs the PyTorch comparison (benchmarks/compare_torch.py) when a
-# python with torch is found (Debian: apt-get install python3-torch -> /usr/bin/python3).
+# measured in the same run, then runs the PyTorch comparison (benchmarks/compare_torch.py: the
+# hot paths, then every preset against its peer's formula eager and under torch.compile) when a
+# python with torch is found (BUILD/peers/venv first, else /usr/bin/python3).
 #   scripts/bench.sh [BUILD]     env: REPS (default 5), PYTHON, BENCH_FILTER, SKIP_TORCH=1,
 #                                BENCHES="bench_stream bench_logprob" (default: every bench_*)
 set -euo pipefail
@@ -34,7 +35,9 @@ done
 
 PY=${PYTHON:-}
 if [[ -z $PY ]]; then
-  for p in /usr/bin/python3 python3; do
+  # PyTorch from PyPI in a venv under build/ first (tests/peers/make_fixtures.sh makes one; Debian's
+  # torch 1.13 uses a generic BLAS and has no working torch.compile)
+  for p in "$BUILD/peers/venv/bin/python" /usr/bin/python3 python3; do
     if "$p" -c "import torch" 2>/dev/null; then PY=$p; break; fi
   done
 fi

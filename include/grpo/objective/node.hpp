@@ -220,11 +220,11 @@ struct token_context {
   GRPO_HD const O& objective() const { return *obj; }
   GRPO_HD const State& state() const { return *st; }
   /// Statistic k's token mean gets v at the in-tokens.
-  GRPO_HD void mean(int k, L v) { slots[k].sum = grpo::lane::when(in, v); }
+  GRPO_HD void mean(int k, const L& v) { slots[k].sum = grpo::lane::when(in, v); }
   /// Statistic k counts the in-tokens where m holds.
-  GRPO_HD void count(int k, mask m) { slots[k].n = grpo::lane::popcount(in & m); }
+  GRPO_HD void count(int k, const mask& m) { slots[k].n = grpo::lane::popcount(in & m); }
   /// Statistic k gets v's token mean, minimum and maximum over the in-tokens.
-  GRPO_HD void extrema(int k, L v) {
+  GRPO_HD void extrema(int k, const L& v) {
     mean(k, v);
     slots[k].lo = grpo::lane::select(in, v, L(__builtin_huge_valf()));
     slots[k].hi = grpo::lane::select(in, v, L(-__builtin_huge_valf()));

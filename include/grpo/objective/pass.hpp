@@ -439,7 +439,7 @@ GRPO_HD token_gradient<L> token_terms(const O& obj, token_args<L>& a, const sequ
 /// Writes (or adds) one lane of gradients: write mode sets every position (0 where a token takes
 /// no part), accumulate mode adds at the in-tokens and leaves the others untouched.
 template <class L, class Real>
-GRPO_HD void store_gradient(Real* __restrict out, index_t k, int n, L g, const lane::mask_of<L>& in, grad_mode mode) {
+GRPO_HD void store_gradient(Real* __restrict out, index_t k, int n, const L& g, const lane::mask_of<L>& in, grad_mode mode) {
   if (out == nullptr) return;
   if (mode == grad_mode::write) lane::store(out + k, g, n);
   else {
