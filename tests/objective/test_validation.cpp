@@ -120,6 +120,56 @@ TEST_CASE("validation reports each kind of bad input with its name and index", "
   }
 }
 
+TEST_CASE("finite inputs whose loss or gradient overflows float are refused by index", "[objective][validation]") {
+  small s;
+  auto grpo_ = grpo::presets::trl::grpo();  // TRL: no log-ratio clamp
+  SECTION("an unclamped ratio e^(logp - old) at one token, every backend policy and lane") {
+    s.old[4] = -101;  // logp - old = 100: e^100 overflows float
+    for (const bool vec : {true, false}) {
+      float g[6];
+      grpo::objective_result r;
+      const auto st = grpo::evaluate(grpo_, s.b(), grpo::gradient_out<float>{g}, r, grpo::exec::serial{.vectorize = vec});
+      CHECK(st.kind() == grpo::errc::non_finite);
+      CHECK(st.input() == "loss");
+      CHECK(st.index() == 4);
+      const auto sp = grpo::evaluate(grpo_, s.b(), grpo::gradient_out<float>{g}, r, grpo::exec::parallel{});
+      CHECK(sp.index() == 4);
+    }
+    // accumulate mode: the checking pass runs first, so the caller's gradient is untouched
+    float g[6] = {1, 2, 3, 4, 5, 6};
+    grpo::objective_result r;
+    CHECK(grpo::evaluate(grpo_, s.b(), grpo::gradient_out<float>{g, grpo::grad_mode::accumulate}, r).input() == "loss");
+    for (int k = 0; k < 6; ++k) CHECK(g[k] == float(k + 1));
+    // the peer's clamp makes the same batch finite
+    CHECK(check(grpo::presets::verl::vanilla(), s.b()).ok());
+  }
+  SECTION("finite tokens whose sum over the sequence overflows the float lanes") {
+    const float big = std::numeric_limits<float>::max();
+    // each token's -A·ρ/N = big/2 is finite; three of them in one scalar lane sum past big (the
+    // 8-wide lanes hold one token each here and sum the row in double: finite, and accepted)
+    s.adv[0] = -big;
+    s.adv[1] = -big;
+    grpo::objective<grpo::ratio::token, grpo::surrogate::ppo_clip, grpo::kl::none, grpo::aggregation::seq_mean_token_sum> o;
+    for (auto& x : s.old) x = -1;
+    for (auto& x : s.logp) x = -1;
+    float g[6];
+    grpo::objective_result r;
+    const auto st = grpo::evaluate(o, s.b(), grpo::gradient_out<float>{g}, r, grpo::exec::serial{.vectorize = false});
+    CHECK(st.kind() == grpo::errc::non_finite);
+    CHECK(st.input() == "loss");
+    CHECK(st.index() == 0);  // the row's first in-token
+  }
+  SECTION("a sequence ratio whose gathered gradient overflows") {
+    auto l = grpo::presets::trl::luspo();  // mean_i(l_i·T_i): G_i = Σ_t of per-token derivatives
+    s.adv[0] = -std::numeric_limits<float>::max();
+    const auto st = check(l, s.b());
+    CHECK(st.kind() == grpo::errc::non_finite);
+    CHECK(st.input() == "loss");
+    CHECK(st.index() >= 0);
+    CHECK(st.index() < 3);
+  }
+}
+
 TEST_CASE("hand-computed edge cases", "[objective][edge]") {
   small s;
   float g[6];

@@ -172,17 +172,19 @@ status evaluate(unchecked_t, const O& obj, const token_batch<Real>& b, const gra
 /// The loss, dL/dlogp into `grad` (written or accumulated, per grad.mode) and the statistics, in
 /// one fused pass that also validates every value it reads (the first non-finite in-token value,
 /// length outside [0, T] or non-finite advantage is returned as an error naming the input and
-/// the index). In accumulate mode the values are checked before the pass, so a failure leaves
-/// the caller's gradient untouched.
+/// the index; so is an in-token whose loss or gradient overflows from finite inputs). In
+/// accumulate mode a checking pass that stores nothing runs first (as on CUDA), so a failure
+/// leaves the caller's gradient untouched.
 template <class O, class Real, class Exec = exec::serial, driver::totals_source R = local_reduction>
   requires is_objective<O> && exec::is_cpu_policy<Exec>
 status evaluate(const O& obj, const token_batch<Real>& b, const gradient_out<Real>& grad,
                 objective_result& out, Exec exec = {}, const R& reduction = {}) {
+  GRPO_TRY(validate_shapes(obj, b));
   if (grad.mode == grad_mode::accumulate && (grad.dlogp != nullptr || grad.dentropy != nullptr)) {
-    GRPO_TRY(validate(obj, b));
+    objective_result probe;
+    GRPO_TRY(cpu_detail::evaluate<true>(obj, b, gradient_out<Real>{}, probe, exec, reduction));
     return cpu_detail::evaluate<false>(obj, b, grad, out, exec, reduction);
   }
-  GRPO_TRY(validate_shapes(obj, b));
   return cpu_detail::evaluate<true>(obj, b, grad, out, exec, reduction);
 }
 

@@ -30,6 +30,7 @@
 #include <grpo/exec/driver.hpp>
 #include <grpo/exec/policy.hpp>
 
+#include <climits>
 #include <cub/block/block_reduce.cuh>
 #include <cuda_runtime.h>
 
@@ -183,14 +184,21 @@ __global__ void __launch_bounds__(block_threads)
   row_lanes<O, Real> acc;
   pass_tokens<Real, true, KL>(obj, b, s, w, g, threadIdx.x, block_threads, f, acc);
   const row_result<O> r = reduce_t(temp).Reduce(reduce(acc), combine_op<row_result<O>>{});
+  __shared__ long long gather_bad;  // the first in-token whose gathered gradient overflows
   if constexpr (pass_layout<O>::gathers) {
-    if (threadIdx.x == 0) gather_total = r.gather;
+    if (threadIdx.x == 0) gather_total = r.gather, gather_bad = LLONG_MAX;
     __syncthreads();
-    gather_tokens<Real>(obj, b, s, gather_total, g, threadIdx.x, block_threads, f);
+    const index_t over = gather_tokens<Real, true>(obj, b, s, gather_total, g, threadIdx.x, block_threads, f);
+    if (over >= 0) atomicMin(&gather_bad, static_cast<long long>(over));
+    __syncthreads();
   }
   if (threadIdx.x == 0) {
     pass_partial<O> p;
-    add_row(p, s, r);
+    row_result<O> rr = r;
+    check_row_sums(b, s, rr);
+    if constexpr (pass_layout<O>::gathers)
+      if (gather_bad != LLONG_MAX) keep_first(rr.first_bad, rr.bad_code, index_t(gather_bad), overflow_code);
+    add_row(p, s, rr);
     rows[i] = p;
   }
 }

@@ -374,6 +374,7 @@ GRPO_HD row_weights<O> weights_of(const O& obj, const sequence_summary<O>& s, co
 template <class L>
 struct token_gradient {
   L dlogp, d_entropy, d_log_ratio;
+  L value;  // the token's weighted loss (checked passes test it for overflow)
 };
 
 /// The fold over the nodes for one lane of tokens: adds the weighted loss and the statistics to
@@ -433,7 +434,7 @@ GRPO_HD token_gradient<L> token_terms(const O& obj, token_args<L>& a, const sequ
       std::make_index_sequence<O::node_count>{});
   acc.loss += lane::when(a.in, value);
   if constexpr (layout::gathers) acc.gather += lane::when(a.in, d_lr);
-  return {lane::when(a.in, direct + d_lr * d_own), lane::when(a.in, d_ent), d_lr};
+  return {lane::when(a.in, direct + d_lr * d_own), lane::when(a.in, d_ent), d_lr, value};
 }
 
 /// Writes (or adds) one lane of gradients: write mode sets every position (0 where a token takes
@@ -447,6 +448,9 @@ GRPO_HD void store_gradient(Real* __restrict out, index_t k, int n, const L& g, 
     lane::store(out + k, lane::select(in, prev + g, prev), n);
   }
 }
+
+/// The bad code of a token whose inputs are finite but whose loss or gradient is not.
+inline constexpr int overflow_code = 2 * 7;
 
 /// Which input holds the first non-finite value at flat index k, as 2·input + (NaN ? 1 : 0)
 /// with input 1 logp, 2 old, 3 ref, 4 entropy, 5 sampler_logp, 6 token_advantages (0: none).
@@ -500,6 +504,20 @@ GRPO_HD void pass_tokens(const O& obj, const token_batch<Real>& b_in, const sequ
     }
     if (f.entropy) acc.stats[1].sum += lane::when(a.in, a.entropy);
     const token_gradient<L> d = token_terms<KL>(obj, a, s, wl, acc);
+    if constexpr (Check) {
+      // finite inputs can still overflow the working precision (an unclamped ratio e^(logp-old),
+      // a huge advantage times logp): the token's loss and derivatives must be finite too
+      auto finite = lane::isfinite(d.value);
+      finite = finite & lane::isfinite(d.dlogp);
+      finite = finite & lane::isfinite(d.d_entropy);
+      finite = finite & lane::isfinite(d.d_log_ratio);
+      const auto over = a.in & !finite;
+      if (lane::any(over) && acc.first_bad < 0) {
+        acc.first_bad = k + lane::first(over);
+        acc.bad_code = bad_input_at<O>(b, acc.first_bad, f);
+        if (acc.bad_code == 0) acc.bad_code = overflow_code;
+      }
+    }
     store_gradient(dlogp, k, n, d.dlogp, a.in, g.mode);
     store_gradient(dentropy, k, n, d.d_entropy, a.in, g.mode);
   };
@@ -514,14 +532,16 @@ GRPO_HD void pass_tokens(const O& obj, const token_batch<Real>& b_in, const sequ
 }
 
 /// The sequence ratio's gather: dL/dlogp_t += G_i·gather_t at the in-tokens (G_i = Σ_t ∂L/∂log s,
-/// weighted).
-template <class L, class O, class Real>
-GRPO_HD void gather_tokens(const O& obj, const token_batch<Real>& b, const sequence_summary<O>& s,
-                           double G, const gradient_out<Real>& g, index_t t0, index_t step,
-                           const pass_flags& f) {
+/// weighted). Checked (Check = true), it returns the flat index of the first in-token whose
+/// gathered gradient is not finite (G_i or the sum overflowing float), else -1.
+template <class L, bool Check = false, class O, class Real>
+GRPO_HD index_t gather_tokens(const O& obj, const token_batch<Real>& b, const sequence_summary<O>& s,
+                              double G, const gradient_out<Real>& g, index_t t0, index_t step,
+                              const pass_flags& f) {
+  index_t bad = -1;
   if constexpr (pass_layout<O>::gathers) {
     constexpr int W = lane::traits<L>::width;
-    if (g.dlogp == nullptr || !(s.info.length > 0)) return;
+    if (g.dlogp == nullptr || !(s.info.length > 0)) return bad;
     const index_t i = s.info.index, end = b.row_end(i);
     const L wG(G);
     for (index_t t = t0; t < end; t += step) {
@@ -533,9 +553,15 @@ GRPO_HD void gather_tokens(const O& obj, const token_batch<Real>& b, const seque
       token_context<L, O, state_of<typename O::ratio_type, O>> c(a, &obj, &s.info, &s.states.template get<0>());
       const index_t k = b.flat(i, t);
       const L prev = lane::load<L>(g.dlogp + k, n);
-      lane::store(g.dlogp + k, lane::select(a.in, prev + wG * obj.ratio.gather(c), prev), n);
+      const L next = prev + wG * obj.ratio.gather(c);
+      if constexpr (Check) {
+        const auto over = a.in & !lane::isfinite(next);
+        if (bad < 0 && lane::any(over)) bad = k + lane::first(over);
+      }
+      lane::store(g.dlogp + k, lane::select(a.in, next, prev), n);
     }
   }
+  return bad;
 }
 
 // ---- (d) results --------------------------------------------------------------------------------
@@ -570,6 +596,16 @@ GRPO_HD void keep_first(index_t& k, int& code, index_t k2, int code2) {
     k = k2;
     code = code2;
   }
+}
+
+/// Checked passes: finite tokens whose sum over the row overflows the lanes' precision are an
+/// overflow at the row's first in-token (unless the row already has a bad input).
+template <class O, class Real>
+GRPO_HD void check_row_sums(const token_batch<Real>& b, const sequence_summary<O>& s, row_result<O>& r) {
+  if (r.first_bad >= 0 || (lane::isfinite(r.loss) && lane::isfinite(r.gather))) return;
+  const index_t i = s.info.index;
+  for (index_t t = 0; t < b.row_end(i); ++t)
+    if (b.in(i, t)) return keep_first(r.first_bad, r.bad_code, b.flat(i, t), overflow_code);
 }
 
 template <class O>
@@ -656,8 +692,10 @@ GRPO_HD void run_sequence(const O& obj_in, const token_batch<Real>& b, const seq
   } else {
     pass_tokens<L, Check, false>(obj, b, s, w, g, 0, W, f, acc);
   }
-  const row_result<O> r = reduce(acc);
-  gather_tokens<L>(obj, b, s, r.gather, g, 0, W, f);
+  row_result<O> r = reduce(acc);
+  if constexpr (Check) check_row_sums(b, s, r);
+  const index_t over = gather_tokens<L, Check>(obj, b, s, r.gather, g, 0, W, f);
+  if constexpr (Check) keep_first(r.first_bad, r.bad_code, over, overflow_code);
   add_row(p, s, r);
 }
 
@@ -788,6 +826,11 @@ status pass_status(const pass_partial<O>& p, index_t T) {
     if (p.sequence_code == 2) return {errc::out_of_range, "lengths", i, "length > T = " + std::to_string(T)};
     return {errc::non_finite, "advantages", i, "non-finite advantage"};
   }
+  if (p.bad_token >= 0 && p.bad_code == overflow_code)
+    return {errc::non_finite, "loss", p.bad_token,
+            "the loss or its gradient at this in-token (or its sum over the sequence) overflows from "
+            "finite inputs (an unclamped ratio exp(logp - old), or a huge logp or advantage); check "
+            "the inputs' range or clamp the log-ratio"};
   if (p.bad_token >= 0) {
     static constexpr const char* names[] = {"?", "logp", "old", "ref", "entropy", "sampler_logp",
                                             "token_advantages"};
