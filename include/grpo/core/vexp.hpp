@@ -98,7 +98,11 @@ inline float exp2_core_scalar(float t) noexcept {
   p = std::fma(p, f, q2);
   p = std::fma(p, f, q1);
   p = std::fma(p, f, 1.0f);
-  const auto bits = std::bit_cast<std::uint32_t>(p) + (static_cast<std::uint32_t>(static_cast<std::int32_t>(n)) << 23);
+  // n as _mm256_cvtps_epi32 converts it: out of the int32 range (and NaN) it becomes INT32_MIN,
+  // so an out-of-contract t (+inf from a bad logit) gives what the vector lanes give, without the
+  // undefined float-to-int conversion
+  const std::int32_t ni = (n >= -2147483648.0f && n < 2147483648.0f) ? static_cast<std::int32_t>(n) : INT32_MIN;
+  const auto bits = std::bit_cast<std::uint32_t>(p) + (static_cast<std::uint32_t>(ni) << 23);
   return std::bit_cast<float>(bits);
 }
 

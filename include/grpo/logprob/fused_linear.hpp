@@ -67,13 +67,17 @@ inline chunk_dims dims(index_t tokens, index_t vocab, const fused_linear_options
 /// Bytes of workspace the forward and backward need: Tc·Vc floats for a logits chunk plus the
 /// running statistics of Tc tokens. 0 when the count would overflow (then the call fails with
 /// errc::out_of_memory).
+namespace fused_detail {
+inline constexpr std::size_t round_up_64(std::size_t n) { return (n + 63) & ~std::size_t{63}; }
+}  // namespace fused_detail
+
 inline std::size_t fused_linear_workspace_bytes(index_t tokens, index_t /*hidden*/, index_t vocab,
                                                 const fused_linear_options& o) {
   const auto d = fused_detail::dims(tokens, vocab, o);
   if (d.tc > std::numeric_limits<index_t>::max() / 4 / d.vc) return 0;
-  const auto chunk = static_cast<std::size_t>(d.tc * d.vc) * sizeof(float);
+  const auto chunk = fused_detail::round_up_64(static_cast<std::size_t>(d.tc * d.vc) * sizeof(float));
   const auto stats = static_cast<std::size_t>(d.tc) * (sizeof(softmax_stats<double>) + sizeof(float));
-  return chunk + stats + 64;  // + alignment slack
+  return chunk + stats + 64;  // + alignment slack of the start
 }
 
 namespace fused_detail {
@@ -125,7 +129,9 @@ struct scratch {
   status acquire(workspace ws, index_t tokens, index_t hidden, index_t vocab, const fused_linear_options& o) {
     GRPO_TRY(workspace_floats(ws, fused_linear_workspace_bytes(tokens, hidden, vocab, o), owned, &chunk));
     const auto d = dims(tokens, vocab, o);
-    stats = reinterpret_cast<softmax_stats<double>*>(chunk + d.tc * d.vc);
+    // the statistics (doubles) start on the next 64-byte boundary after the chunk
+    stats = reinterpret_cast<softmax_stats<double>*>(reinterpret_cast<unsigned char*>(chunk) +
+                                                     round_up_64(static_cast<std::size_t>(d.tc * d.vc) * sizeof(float)));
     z_target = reinterpret_cast<float*>(stats + d.tc);
     return {};
   }
