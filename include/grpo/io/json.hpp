@@ -17,27 +17,36 @@ namespace grpo::json {
 
 enum class kind : std::uint8_t { null, boolean, number, string, array, object };
 
+struct member;  // a key and its value (std::pair would need value complete here)
+
 struct value {
   kind type = kind::null;
   bool boolean = false;
   double number = 0;
   std::string text;
-  std::vector<value> items;                            // array
-  std::vector<std::pair<std::string, value>> members;  // object, in document order
+  std::vector<value> items;     // array
+  std::vector<member> members;  // object, in document order
 
   [[nodiscard]] bool is(kind k) const { return type == k; }
   /// The member `key` of an object, or nullptr.
-  [[nodiscard]] const value* find(std::string_view key) const {
-    for (const auto& [k, v] : members)
-      if (k == key) return &v;
-    return nullptr;
-  }
+  [[nodiscard]] const value* find(std::string_view key) const;
   /// find(key) that is present and not null.
   [[nodiscard]] bool has(std::string_view key) const {
     const value* v = find(key);
     return v != nullptr && !v->is(kind::null);
   }
 };
+
+struct member {
+  std::string key;
+  value val;
+};
+
+inline const value* value::find(std::string_view key) const {
+  for (const auto& m : members)
+    if (m.key == key) return &m.val;
+  return nullptr;
+}
 
 inline constexpr int max_depth = 256;
 
@@ -155,7 +164,7 @@ struct parser {
         ++pos;
         value m;
         GRPO_TRY(parse(m, depth + 1));
-        v.members.emplace_back(std::move(key), std::move(m));
+        v.members.push_back(member{std::move(key), std::move(m)});
         skip_space();
         if (pos < s.size() && s[pos] == ',') { ++pos; continue; }
         if (pos < s.size() && s[pos] == '}') return ++pos, status{};

@@ -17,6 +17,7 @@
 
 #include <concepts>
 #include <string>
+#include <tuple>
 #include <type_traits>
 
 namespace grpo {
@@ -160,7 +161,7 @@ struct objective {
         std::as_const(*this).template node<I>());
   }
   template <std::size_t I>
-  using node_type = std::remove_cvref_t<decltype(std::declval<const objective&>().template node<I>())>;
+  using node_type = std::tuple_element_t<I, std::tuple<Ratio, Surrogate, Kl, Aggregation, Corrections...>>;
 
   /// Every input any node reads (grpo::reads).
   static constexpr unsigned reads = ((node_detail::reads_of<Ratio>() | node_detail::reads_of<Surrogate>() |

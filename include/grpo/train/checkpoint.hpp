@@ -30,6 +30,7 @@
 #include <sstream>
 #include <span>
 #include <string>
+#include <string_view>
 #include <type_traits>
 #include <vector>
 
@@ -229,13 +230,9 @@ inline status save_checkpoint(const std::filesystem::path& path, const checkpoin
   return {};
 }
 
-/// Reads and verifies `path` into `out` (left unchanged on failure).
-inline status load_checkpoint(const std::filesystem::path& path, checkpoint& out) {
-  const std::string where = path.string();
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return detail::io_fail(path, "cannot open the checkpoint");
-  std::string file((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  if (in.bad()) return detail::io_fail(path, "read failed");
+/// Verifies and decodes the bytes of a checkpoint file into `out` (left unchanged on failure);
+/// `where` names the source in errors. Any byte string is safe input.
+inline status parse_checkpoint(std::string_view file, const std::string& where, checkpoint& out) {
   auto corrupt = [&](const std::string& what) { return status{errc::corrupt_data, where, -1, what}; };
   if (file.size() < checkpoint_header_size)
     return corrupt("truncated: " + std::to_string(file.size()) + " bytes, the header alone needs " +
@@ -277,6 +274,15 @@ inline status load_checkpoint(const std::filesystem::path& path, checkpoint& out
   if (at != have) return corrupt("bytes left after the last section");
   out = std::move(c);
   return {};
+}
+
+/// Reads and verifies `path` into `out` (left unchanged on failure).
+inline status load_checkpoint(const std::filesystem::path& path, checkpoint& out) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return detail::io_fail(path, "cannot open the checkpoint");
+  std::string file((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  if (in.bad()) return detail::io_fail(path, "read failed");
+  return parse_checkpoint(file, path.string(), out);
 }
 
 }  // namespace grpo::train
