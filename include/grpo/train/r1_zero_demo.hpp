@@ -113,6 +113,9 @@ struct demo_summary {
   index_t steps = 0, params = 0, eval_problems = 0, eval_k = 0;
   double seconds = 0, pretrain_seconds = 0, grpo_seconds = 0, eval_seconds = 0;
   std::uint64_t seed = 0;
+  /// FNV-1a 64 of the final policy's parameter bytes: two runs with the same seed give the same
+  /// value whatever the thread count (tests/train/test_determinism.cpp).
+  std::uint64_t params_fnv1a = 0;
 
   [[nodiscard]] std::string to_json() const {
     metrics_record r;
@@ -136,7 +139,9 @@ struct demo_summary {
     r.set("eval_k", static_cast<double>(eval_k));
     r.set("seed", static_cast<double>(seed));
     auto j = train::to_json(r);
-    return "{\"task\":" + json_string(task) + "," + j.substr(1);
+    char h[32];
+    std::snprintf(h, sizeof h, "%016llx", static_cast<unsigned long long>(params_fnv1a));
+    return "{\"task\":" + json_string(task) + ",\"params_fnv1a\":\"" + h + "\"," + j.substr(1);
   }
 };
 
@@ -308,6 +313,10 @@ inline status run_demo(const demo_config& cfg, demo_summary& out,
   out.reward_last = window_mean(false);
   out.steps = cfg.grpo_steps;
   out.params = policy.num_parameters();
+  {
+    const auto p = policy.parameters();
+    out.params_fnv1a = fnv1a64(reinterpret_cast<const unsigned char*>(p.data()), p.size_bytes());
+  }
   out.eval_problems = cfg.eval_problems;
   out.eval_k = cfg.eval_k;
   out.seed = cfg.seed;
