@@ -6,9 +6,12 @@
 #include "04_custom_term.hpp"
 
 #include <grpo/exec/cpu.hpp>
+#if __has_include(<thrust/version.h>)  // Thrust is optional (the CUDA toolkit or libthrust-dev)
 #include <grpo/exec/thrust.hpp>
 
 #include <thrust/system/cpp/execution_policy.h>
+#define GRPO_EXAMPLE_THRUST 1
+#endif
 
 #include <cmath>
 #include <cstdio>
@@ -47,8 +50,10 @@ int main() {
   run("exec::serial (AVX2)", grpo::exec::serial{});
   run("exec::serial (scalar)", grpo::exec::serial{.vectorize = false});
   run("exec::parallel", grpo::exec::parallel{});
+#ifdef GRPO_EXAMPLE_THRUST
   std::vector<unsigned char> ws(grpo::workspace_bytes(grpo::exec::on_thrust(thrust::cpp::par, {}), obj, N, T));
   run("thrust::cpp", grpo::exec::on_thrust(thrust::cpp::par, {ws.data(), ws.size()}));
+#endif
 
   // a bad hyper-parameter is refused by name, before anything runs
   my::objective bad = obj;
