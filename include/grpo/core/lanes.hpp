@@ -68,7 +68,7 @@ GRPO_HD bool all(bool m) { return m; }
 GRPO_HD int first(bool) { return 0; }
 GRPO_HD bool test(bool m, int) { return m; }
 template <class R>
-GRPO_HD R sigmoid(R x) { return R(1) / (R(1) + exp(-x)); }
+GRPO_HD R sigmoid(const R& x) { return R(1) / (R(1) + exp(-x)); }
 
 /// Sums (a double), minimum and maximum over the lanes of one value.
 template <class R>

@@ -374,7 +374,6 @@ GRPO_HD row_weights<O> weights_of(const O& obj, const sequence_summary<O>& s, co
 template <class L>
 struct token_gradient {
   L dlogp, d_entropy, d_log_ratio;
-  L value;  // the token's weighted loss (checked passes test it for overflow)
 };
 
 /// The fold over the nodes for one lane of tokens: adds the weighted loss and the statistics to
@@ -434,7 +433,7 @@ GRPO_HD token_gradient<L> token_terms(const O& obj, token_args<L>& a, const sequ
       std::make_index_sequence<O::node_count>{});
   acc.loss += lane::when(a.in, value);
   if constexpr (layout::gathers) acc.gather += lane::when(a.in, d_lr);
-  return {lane::when(a.in, direct + d_lr * d_own), lane::when(a.in, d_ent), d_lr, value};
+  return {lane::when(a.in, direct + d_lr * d_own), lane::when(a.in, d_ent), d_lr};
 }
 
 /// Writes (or adds) one lane of gradients: write mode sets every position (0 where a token takes
@@ -506,12 +505,9 @@ GRPO_HD void pass_tokens(const O& obj, const token_batch<Real>& b_in, const sequ
     const token_gradient<L> d = token_terms<KL>(obj, a, s, wl, acc);
     if constexpr (Check) {
       // finite inputs can still overflow the working precision (an unclamped ratio e^(logp-old),
-      // a huge advantage times logp): the token's loss and derivatives must be finite too
-      auto finite = lane::isfinite(d.value);
-      finite = finite & lane::isfinite(d.dlogp);
-      finite = finite & lane::isfinite(d.d_entropy);
-      finite = finite & lane::isfinite(d.d_log_ratio);
-      const auto over = a.in & !finite;
+      // a huge advantage times logp): the stored gradient must be finite too. The token's loss
+      // and ∂/∂log ρ go into the row's sums, which check_row_sums tests once per row.
+      const auto over = a.in & !lane::isfinite(d.dlogp);
       if (lane::any(over) && acc.first_bad < 0) {
         acc.first_bad = k + lane::first(over);
         acc.bad_code = bad_input_at<O>(b, acc.first_bad, f);
@@ -598,8 +594,9 @@ GRPO_HD void keep_first(index_t& k, int& code, index_t k2, int code2) {
   }
 }
 
-/// Checked passes: finite tokens whose sum over the row overflows the lanes' precision are an
-/// overflow at the row's first in-token (unless the row already has a bad input).
+/// Checked passes: a row whose loss or ∂/∂log ρ sum is not finite although its inputs are (a
+/// token's loss overflowing float, or finite losses whose sum does) is an overflow reported at the
+/// row's first in-token (unless the row already has a bad input).
 template <class O, class Real>
 GRPO_HD void check_row_sums(const token_batch<Real>& b, const sequence_summary<O>& s, row_result<O>& r) {
   if (r.first_bad >= 0 || (lane::isfinite(r.loss) && lane::isfinite(r.gather))) return;
@@ -828,7 +825,8 @@ status pass_status(const pass_partial<O>& p, index_t T) {
   }
   if (p.bad_token >= 0 && p.bad_code == overflow_code)
     return {errc::non_finite, "loss", p.bad_token,
-            "the loss or its gradient at this in-token (or its sum over the sequence) overflows from "
+            "the gradient at this in-token, or the loss of the sequence whose first in-token it is, "
+            "overflows from "
             "finite inputs (an unclamped ratio exp(logp - old), or a huge logp or advantage); check "
             "the inputs' range or clamp the log-ratio"};
   if (p.bad_token >= 0) {

@@ -156,7 +156,7 @@ struct gmpo {
   double eps_high = 0.4;
 
   template <class L, class M>
-  GRPO_HD L sequence_term(L x, L A, M& inside) const {
+  GRPO_HD L sequence_term(const L& x, const L& A, M& inside) const {
     const L zero(0.0f);
     const L hi(eps_high), lo(-eps_low);
     const M pos = A > zero, neg = A < zero;
