@@ -9,7 +9,7 @@ set -euo pipefail
 BUILD=${1:-build-fuzz}
 SECONDS_EACH=${2:-30}
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
-TARGETS=${FUZZ_TARGETS:-answer tokenizer checkpoint json objective}
+TARGETS=${FUZZ_TARGETS:-answer equivalence eval_records tokenizer checkpoint json objective}
 
 cmake -S "$ROOT" -B "$BUILD" -DCMAKE_CXX_COMPILER=clang++ -DCMAKE_BUILD_TYPE=RelWithDebInfo \
   -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O1 -g" -DGRPO_BUILD_FUZZERS=ON -DGRPO_ENABLE_CUDA=OFF \

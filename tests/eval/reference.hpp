@@ -33,15 +33,16 @@ inline double pass_at_k_by_subsets(int n, int c, int k) {
 
 /// The content of the last `\boxed{` by naive brace matching, nullopt if it does not close.
 inline std::optional<std::string> naive_last_boxed(const std::string& s) {
-  const std::string open = "\\boxed{";
   std::optional<std::size_t> last;
-  for (std::size_t i = 0; i + open.size() <= s.size(); ++i)
-    if (s.compare(i, open.size(), open) == 0) last = i;
+  std::size_t open_size = 0;
+  for (const std::string open : {"\\boxed{", "\\fbox{"})  // the later of either
+    for (std::size_t i = 0; i + open.size() <= s.size(); ++i)
+      if (s.compare(i, open.size(), open) == 0 && (!last || i > *last)) last = i, open_size = open.size();
   if (!last) return std::nullopt;
   int depth = 0;
-  for (std::size_t j = *last + open.size() - 1; j < s.size(); ++j) {
+  for (std::size_t j = *last + open_size - 1; j < s.size(); ++j) {
     if (s[j] == '{') ++depth;
-    if (s[j] == '}' && --depth == 0) return s.substr(*last + open.size(), j - *last - open.size());
+    if (s[j] == '}' && --depth == 0) return s.substr(*last + open_size, j - *last - open_size);
   }
   return std::nullopt;
 }

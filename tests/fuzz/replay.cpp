@@ -35,5 +35,7 @@ std::size_t replay(const std::string& name, target_fn f) {
 TEST_CASE("fuzz inputs replay: answer", "[fuzz]") { CHECK(replay("answer", grpo_fuzz::answer) > 0); }
 TEST_CASE("fuzz inputs replay: tokenizer", "[fuzz]") { CHECK(replay("tokenizer", grpo_fuzz::tokenizer) > 0); }
 TEST_CASE("fuzz inputs replay: checkpoint", "[fuzz]") { CHECK(replay("checkpoint", grpo_fuzz::checkpoint) > 0); }
+TEST_CASE("fuzz inputs replay: equivalence", "[fuzz]") { CHECK(replay("equivalence", grpo_fuzz::equivalence) > 0); }
+TEST_CASE("fuzz inputs replay: eval_records", "[fuzz]") { CHECK(replay("eval_records", grpo_fuzz::eval_records) > 0); }
 TEST_CASE("fuzz inputs replay: json", "[fuzz]") { CHECK(replay("json", grpo_fuzz::json) > 0); }
 TEST_CASE("fuzz inputs replay: objective", "[fuzz]") { CHECK(replay("objective", grpo_fuzz::objective) > 0); }

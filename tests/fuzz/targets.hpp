@@ -16,11 +16,19 @@
 //               by the input's first byte so that the section decoder is reached); an accepted
 //               checkpoint re-serialises to the very same bytes;
 //   json        parse accepts or refuses with a message naming a byte offset within the text;
+//   equivalence equivalent(a, a) holds for every answer that normalises to something; any pair of
+//               byte strings is compared without a crash, a hang or unbounded memory, under every
+//               option setting;
+//   eval_records the JSONL scorer behind grpo-eval: every non-blank line is scored or, with
+//               skip_bad, counted as skipped (never lost); without skip_bad an error names the
+//               line it came from; every metric is in [0, 1];
 //   objective   validated evaluate on random objectives and batches (shapes, masks, lengths,
 //               NaN / ±Inf / huge values): either a named error (input and index in range), or a
 //               finite loss, finite gradients, zero gradients outside the mask, and the same loss
 //               and gradients as the unchecked pass bit for bit.
 #include <grpo/eval/answer.hpp>
+#include <grpo/eval/completions.hpp>
+#include <grpo/eval/equivalence.hpp>
 #include <grpo/exec/cpu.hpp>
 #include <grpo/io/json.hpp>
 #include <grpo/objective/presets.hpp>
@@ -84,6 +92,66 @@ inline void answer(const std::uint8_t* data, std::size_t size) {
   if (!ea && !eb)
     fuzz_require(grpo::eval::answers_match(a, b) == grpo::eval::answers_match(b, a), "answers_match is not symmetric");
   (void)grpo::eval::canonical_answer(a);
+}
+
+inline void equivalence(const std::uint8_t* data, std::size_t size) {
+  static constexpr const char* kName = "equivalence";
+  bytes in{data, size};
+  // the first byte chooses the options, the rest is "reference \x01 prediction"
+  const std::uint8_t how = in.u8();
+  grpo::eval::equivalence_options opt;
+  opt.percent = static_cast<grpo::eval::percent_reading>(how % 3);
+  opt.degrees = static_cast<grpo::eval::degree_reading>((how / 3) % 3);
+  opt.drop_units = (how & 16) == 0;
+  opt.text_case_sensitive = (how & 32) != 0;
+  const std::string_view all = in.rest();
+  const auto cut = all.find('\x01');
+  const std::string_view a = all.substr(0, cut), b = cut == all.npos ? all : all.substr(cut + 1);
+  if (!grpo::eval::normalize_latex(a).empty())
+    fuzz_require(grpo::eval::equivalent(a, a, opt), "equivalent is not reflexive on `" + std::string(a) + "`");
+  (void)grpo::eval::equivalent(a, b, opt);
+  (void)grpo::eval::equivalent(b, a, opt);
+}
+
+inline void eval_records(const std::uint8_t* data, std::size_t size) {
+  static constexpr const char* kName = "eval_records";
+  bytes in{data, size};
+  const std::uint8_t how = in.u8();
+  grpo::eval::completions_config cfg;
+  cfg.skip_bad = how & 1;
+  cfg.allow_missing = how & 2;
+  cfg.pass_k = {1, 2};
+  cfg.cons_k = {0, 2};
+  cfg.bootstrap = how & 4 ? 20 : 0;
+  if (how & 8) cfg.by_field = "level";
+  cfg.extract = static_cast<grpo::eval::extraction>((how >> 4) % 4);
+  grpo::eval::completions_scorer scorer(cfg);
+  const std::string_view text = in.rest();
+  std::uint64_t line_no = 0, nonblank = 0;
+  std::size_t from = 0;
+  while (from <= text.size()) {
+    const auto nl = text.find('\n', from);
+    const auto line = text.substr(from, nl == text.npos ? text.npos : nl - from);
+    ++line_no;
+    nonblank += !grpo::eval::trim(line).empty();
+    const grpo::status s = scorer.add_line(line, line_no);
+    if (!s.ok()) {
+      fuzz_require(!cfg.skip_bad, "an error with skip_bad: " + s.message());
+      fuzz_require(s.detail().rfind("line " + std::to_string(line_no) + ": ", 0) == 0, "the error names another line: " + s.detail());
+      return;
+    }
+    if (nl == text.npos) break;
+    from = nl + 1;
+  }
+  grpo::eval::completions_summary sum;
+  const grpo::status s = scorer.summarize(sum);
+  if (!s.ok()) {
+    fuzz_require(s.kind() == grpo::errc::shape_mismatch || s.kind() == grpo::errc::out_of_range, s.message());
+    return;
+  }
+  fuzz_require(sum.records + sum.skipped == nonblank, "a line was neither scored nor skipped");
+  for (const auto& m : sum.all.metrics)
+    fuzz_require(std::isnan(m.value) || (m.value >= 0 && m.value <= 1), m.name + " outside [0, 1]");
 }
 
 // ---- the tokenizer ---------------------------------------------------------------------------

@@ -1,5 +1,6 @@
 #pragma once
-// Answer extraction and numeric normalisation (algorithms.md §9, §10).
+// Answer extraction and numeric normalisation (DeepSeek-R1's <answer> format, arXiv:2501.12948
+// §2.2.1; the MATH dataset's \boxed{} answers, Hendrycks et al. 2021, arXiv:2103.03874).
 //
 // Every function here reads arbitrary bytes: any length, unbalanced or deeply nested braces,
 // invalid UTF-8, embedded NULs. Each makes O(1) passes over its input (linear time), allocates
@@ -22,6 +23,7 @@ namespace grpo::eval {
 inline constexpr std::string_view answer_open_tag = "<answer>";
 inline constexpr std::string_view answer_close_tag = "</answer>";
 inline constexpr std::string_view boxed_open = "\\boxed{";
+inline constexpr std::string_view fbox_open = "\\fbox{";
 
 namespace detail {
 inline bool is_space(char c) noexcept {
@@ -48,13 +50,21 @@ inline std::optional<std::string_view> answer_block(std::string_view text) {
   return text.substr(begin, close - begin);
 }
 
-/// The content of the LAST `\boxed{…}`, matching braces from its `{`. When that last `\boxed{`
-/// is never closed the result is nullopt (earlier boxes are not tried: that keeps the scan
-/// linear and an unclosed final box means the model did not finish its answer).
+/// The content of the LAST `\boxed{…}` or `\fbox{…}`, matching braces from its `{`. When that
+/// last box is never closed the result is nullopt (earlier boxes are not tried: that keeps the
+/// scan linear and an unclosed final box means the model did not finish its answer).
 inline std::optional<std::string_view> last_boxed(std::string_view text) {
-  const auto at = text.rfind(boxed_open);
-  if (at == std::string_view::npos) return std::nullopt;
-  const auto begin = at + boxed_open.size();
+  const auto boxed = text.rfind(boxed_open);
+  const auto fbox = text.rfind(fbox_open);
+  std::size_t at = 0, begin = 0;
+  if (boxed == std::string_view::npos && fbox == std::string_view::npos) return std::nullopt;
+  if (fbox == std::string_view::npos || (boxed != std::string_view::npos && boxed > fbox)) {
+    at = boxed;
+    begin = at + boxed_open.size();
+  } else {
+    at = fbox;
+    begin = at + fbox_open.size();
+  }
   std::int64_t depth = 1;  // a counter, not a stack: nesting depth costs no memory
   for (auto i = begin; i < text.size(); ++i) {
     if (text[i] == '{') {
@@ -100,7 +110,7 @@ inline std::optional<std::string_view> last_number(std::string_view text) {
 /// Where the final answer is looked for.
 enum class extraction {
   answer_block,             // the last <answer> block only
-  boxed,                    // the last \boxed{} only
+  boxed,                    // the last \boxed{} (or \fbox{}) only
   answer_block_then_boxed,  // the <answer> block (or the last \boxed{} inside it), else the
                             // last \boxed{} of the whole text
   last_number,              // the last number in the text
