@@ -56,6 +56,17 @@ TEST_CASE("equivalence: the development corpus, against careful verdicts and mat
   CHECK(ours > mv);
 }
 
+TEST_CASE("equivalence: the held-out corpus, written after the checker without reading it", "[eval][equivalence]") {
+  const auto s = score_corpus(GRPO_EVAL_HELDOUT);
+  for (const auto& m : s.misses) UNSCOPED_INFO(m);
+  const double ours = double(s.ours) / s.pairs, mv = double(s.math_verify) / s.pairs;
+  std::printf("held-out corpus: %d pairs (not convention-dependent): grpo %.1f%%, math-verify %.1f%%\n", s.pairs,
+              100 * ours, 100 * mv);
+  CHECK(s.pairs >= 250);
+  CHECK(ours >= 0.97);
+  CHECK(ours > mv);
+}
+
 TEST_CASE("equivalence: forms of the same number", "[eval][equivalence]") {
   struct pair {
     const char *gold, *pred;

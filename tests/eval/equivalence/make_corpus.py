@@ -906,12 +906,14 @@ def make_verdict_fn(verbose=False):
         )
     ]
 
-    def math_verify_verdict(gold, pred):
+    def math_verify_verdict(gold, pred, completion=None):
         """True/False as open-r1 would reward it; None where open-r1 gets None
-        (gold unparseable, or verify raised) or math-verify timed out."""
+        (gold unparseable, or verify raised) or math-verify timed out. `completion`,
+        when given, is a whole model output to extract from instead of a boxed `pred`."""
         # open-r1's `solution` is a dataset solution that ends in \boxed{answer}.
         solution = "\\boxed{" + gold + "}"
-        completion = "The answer is \\boxed{" + pred + "}"
+        if completion is None:
+            completion = "The answer is \\boxed{" + pred + "}"
         before = counter.count
         # parse() and verify() keep their built-in 5 s timeouts (parsing_timeout, timeout_seconds).
         gold_parsed = parse(solution, extraction_mode="first_match")
