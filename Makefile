@@ -2,6 +2,7 @@
 #   make demo    build and run the demo
 #   make test    build and run every test (what CI runs)
 #   make bench   build and run the benchmarks, JSON under build/bench/
+#   make lab     build and run the estimator lab, tables and plots under build/lab/ (docs/lab.md)
 #   make check-sanitize   the tests under AddressSanitizer + UndefinedBehaviorSanitizer
 #   make fuzz    build the libFuzzer targets (clang) and run each for FUZZ_SECONDS
 BUILD ?= build
@@ -14,7 +15,7 @@ FUZZ_BUILD ?= build-fuzz
 FUZZ_SECONDS ?= 30
 FUZZ_DEPS := clang libclang-rt-dev libomp-dev
 
-.PHONY: all deps configure build test demo bench check-sanitize fuzz clean
+.PHONY: all deps configure build test demo bench lab check-sanitize fuzz clean
 
 all: build
 
@@ -36,6 +37,9 @@ demo: configure
 
 bench: configure
 	@scripts/bench.sh $(BUILD)
+
+lab: configure
+	@scripts/lab.sh $(BUILD)
 
 # clang: GCC 12 takes ~7x longer to compile this code with -fsanitize=undefined at -O1
 # (docs/hardening.md). The consumer builds and the compile-fail checks do not exercise the
