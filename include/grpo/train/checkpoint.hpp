@@ -151,6 +151,15 @@ class checkpoint {
     s = std::move(r);
     return {};
   }
+  /// The model's parameters (sized like `params`) and an optimiser state that matches them.
+  template <class S>
+  status get_model_and_optimizer(std::vector<S>& params, optim::adamw_state& st) const {
+    GRPO_TRY(get_parameters(std::span<S>(params)));
+    GRPO_TRY(get_optimizer(st));
+    if (!st.m.empty() && st.m.size() != params.size())
+      return {errc::shape_mismatch, "optim.m", -1, "optimiser state does not match the model"};
+    return {};
+  }
 
  private:
   static status missing(const std::string& name) {

@@ -219,11 +219,8 @@ class sft_trainer {
   /// is refused.
   status restore(const checkpoint& c) {
     std::vector<S> params(policy_.parameters().size());
-    GRPO_TRY(c.get_parameters(std::span<S>(params)));
     optim::adamw_state st;
-    GRPO_TRY(c.get_optimizer(st));
-    if (!st.m.empty() && st.m.size() != params.size())
-      return {errc::shape_mismatch, "optim.m", -1, "optimiser state does not match the model"};
+    GRPO_TRY(c.get_model_and_optimizer(params, st));
     std::int64_t step = 0, examples = 0;
     GRPO_TRY(c.get_i64("sft.step", step));
     GRPO_TRY(c.get_i64("sft.examples", examples));

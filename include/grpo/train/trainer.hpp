@@ -302,12 +302,9 @@ class trainer {
   }
   status restore(const checkpoint& c) {
     std::vector<S> params(policy_.parameters().size()), ref_params(params.size());
-    GRPO_TRY(c.get_parameters(std::span<S>(params)));
-    GRPO_TRY(c.get_parameters(std::span<S>(ref_params), "ref.params"));
     optim::adamw_state st;
-    GRPO_TRY(c.get_optimizer(st));
-    if (!st.m.empty() && st.m.size() != params.size())
-      return {errc::shape_mismatch, "optim.m", -1, "optimiser state does not match the model"};
+    GRPO_TRY(c.get_model_and_optimizer(params, st));
+    GRPO_TRY(c.get_parameters(std::span<S>(ref_params), "ref.params"));
     model::rng_type rng;
     GRPO_TRY(c.get_rng("rng", rng));
     std::int64_t step = 0, last = 0;
