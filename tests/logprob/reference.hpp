@@ -1,6 +1,6 @@
 #pragma once
 // Float64 references for selective log-softmax and fused-linear log-prob, written from the formulas
-// of algorithms.md §7 with nothing shared with the fast code:
+// of the log-softmax definition with nothing shared with the fast code:
 //   z' = z/τ,  lse = log Σ_v exp(z'_v),  logp = z'_y − lse,  p_v = exp(z'_v − lse),  H = −Σ p log p
 //   dL/dz_v = (g·(1[v=y] − p_v) − g_H·p_v·(log p_v + H))/τ
 // Fused linear: z = h·Wᵀ (z[t,v] = Σ_k h[t,k]·W[v,k]); dL/dh = G·W, dL/dW = Gᵀ·h with G = dL/dz.

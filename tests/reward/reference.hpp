@@ -1,6 +1,6 @@
 #pragma once
 // Plain float64 references for the length-shaped and repetition rewards, written from the
-// formulas in algorithms.md §10 and DAPO eq. 13, apart from the library.
+// formulas of the papers (DeepSeek-R1 §2.2.2, Kimi k1.5 §2.3.3) and DAPO eq. 13, apart from the library.
 #include <algorithm>
 #include <cmath>
 #include <map>

@@ -1,5 +1,6 @@
 #pragma once
-// Evaluation metrics over k samples per problem (algorithms.md §9): unbiased pass@k, pass@1 as
+// Evaluation metrics over k samples per problem (Chen et al. 2021, arXiv:2107.03374; DeepSeek-R1,
+// arXiv:2501.12948 §3): unbiased pass@k, pass@1 as
 // the mean correctness over the samples (DeepSeek-R1), cons@k by majority vote, and a seeded
 // bootstrap confidence interval over problems.
 //

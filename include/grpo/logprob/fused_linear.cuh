@@ -296,7 +296,7 @@ inline std::size_t cuda_fused_linear_loss_workspace_bytes(index_t tokens, index_
 /// Forward + per-token loss + backward in one sweep over token chunks, no recompute of the logits
 /// (6·N·H·V executed). `grad_fn` is a device-callable pure functor, `float operator()(index_t
 /// token, float logp) const` (mark it GRPO_HD), returning dL/dlogp of that token: every
-/// GRPO-family loss of algorithms.md §3–5 is one (its normalisers and advantages are inputs).
+/// GRPO-family loss of docs/objective.md is one (its normalisers and advantages are inputs).
 /// logp [N] receives every token's logp; dhidden [N, H] and dweight [V, H] (fp32) are overwritten.
 /// Vocabulary sizes up to 2^31 − 1 (one GEMM spans the whole vocabulary).
 template <class GradFn>

@@ -1,5 +1,6 @@
 #pragma once
-// Fused-linear log-prob on the CPU (algorithms.md §7, performance.md path 3): from hidden states
+// Fused-linear log-prob on the CPU (as Liger-Kernel's fused linear cross-entropy,
+// src/liger_kernel/ops/fused_linear_cross_entropy.py; docs/performance.md): from hidden states
 // h [tokens, H] and the output matrix W [V, H] (both row-major fp32), the logits z = h·Wᵀ are
 // made one chunk [Tc, Vc] at a time by a GEMM and folded straight into the online softmax
 // statistics of each token, so [tokens, V] never exists: the extra memory is Tc·Vc floats plus a
@@ -352,7 +353,7 @@ inline std::size_t fused_linear_loss_workspace_bytes(index_t tokens, index_t voc
 }
 
 /// Forward + loss + backward in one sweep over token chunks, for losses whose dL/dlogp of a token
-/// does not depend on other tokens' logp (every GRPO-family objective of algorithms.md §3–5: the
+/// does not depend on other tokens' logp (every GRPO-family objective of docs/objective.md: the
 /// normalisers of §5 depend on masks and lengths only, advantages are inputs). Per chunk of Tc
 /// tokens the full logits rows [Tc, V] are made once (extra memory O(Tc·V), never [N, V]), their
 /// logp (and entropy) handed to `loss(token_chunk_io&)` (returns grpo::status or void), turned

@@ -1,5 +1,6 @@
 #pragma once
-// Selective log-softmax on the CPU (algorithms.md §7): from logits z [tokens, V] and the chosen
+// Selective log-softmax on the CPU (TRL's selective_log_softmax, trl/trainer/utils.py; the online
+// softmax of Milakov & Gimelshein 2018, arXiv:1805.02867): from logits z [tokens, V] and the chosen
 // tokens y, the log-probability
 //     logp[t] = z[t, y_t]/τ − logsumexp_v(z[t, v]/τ)
 // (and, optionally, the entropy H[t] = −Σ_v p log p) in ONE online pass over each row, never

@@ -1,6 +1,7 @@
 #pragma once
 // The online softmax statistics of one row of scaled logits z' = z/τ, built one part of the row at
-// a time (fused_linear.hpp: one vocabulary chunk at a time) in a single read (algorithms.md §7):
+// a time (fused_linear.hpp: one vocabulary chunk at a time) in a single read (Milakov & Gimelshein
+// 2018, arXiv:1805.02867):
 //   m = max z'                         running maximum
 //   s = Σ_v exp(z'_v − m)              sum of exponentials relative to m
 //   w = Σ_v exp(z'_v − m)·(z'_v − m)   entropy numerator, also relative to m

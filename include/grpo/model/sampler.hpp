@@ -6,7 +6,7 @@
 // distribution, whatever top-k / top-p removed, the same choice as TRL and vLLM (their sampler
 // returns the logprobs of the tempered distribution before the top-k/top-p filter). The trainer
 // recomputes logp with the same τ and no filter, so ratio = 1 exactly on the first inner step.
-// The filter is then a (small) sampler/trainer mismatch that algorithms.md §6 can correct.
+// The filter is then a (small) sampler/trainer mismatch that `correction::sampler_mismatch` can correct (docs/objective.md).
 //
 // Filter order (as HF and vLLM): top-k on the tempered probabilities, then top-p on the
 // probabilities renormalised over the top-k survivors. Top-p keeps the smallest prefix, in

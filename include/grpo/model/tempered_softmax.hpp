@@ -1,7 +1,8 @@
 #pragma once
 // Log-probabilities and entropy of softmax(z/τ) for one row of logits, and their backward.
 // Every model in model/ goes through these two functions, so the temperature convention
-// (algorithms.md §7: TRL divides the logits by τ) lives in exactly one place.
+// (TRL's `selective_log_softmax` divides the logits by τ: trl/trainer/utils.py) lives in exactly
+// one place.
 //
 //   u = z/τ,  lse = log Σ_v exp(u_v),  p = exp(u − lse)
 //   logp(y) = u_y − lse,  H = lse − Σ_v p_v u_v = −Σ_v p_v log p_v

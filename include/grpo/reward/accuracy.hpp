@@ -1,6 +1,6 @@
 #pragma once
 // accuracy: 1 if the final answer extracted from the completion solves the problem, else 0
-// (algorithms.md §10). Numbers compare after normalisation ("8,000" = 8000, "$29.00" = 29);
+// (DeepSeek-R1, arXiv:2501.12948 §2.2.2). Numbers compare after normalisation ("8,000" = 8000, "$29.00" = 29);
 // Countdown answers are checked as expressions.
 #include <grpo/eval/answer.hpp>
 #include <grpo/reward/completion.hpp>

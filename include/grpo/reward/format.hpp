@@ -1,5 +1,6 @@
 #pragma once
-// Format rewards (algorithms.md §10).
+// Format rewards (DeepSeek-R1, arXiv:2501.12948 §2.2.2; open-r1's format_reward,
+// src/open_r1/rewards.py).
 //   strict_format: 1 iff the completion is exactly <think>…</think><answer>…</answer>.
 //   tag_count:     +0.25 for each of the four tags that appears exactly once.
 // The pitfalls of the usual regex `^<think>.*?</think>\s*<answer>.*?</answer>` (no `$`, or `.`

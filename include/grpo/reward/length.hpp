@@ -1,5 +1,7 @@
 #pragma once
-// Length-shaped rewards (algorithms.md §10 and §6). `len` is the completion's token count.
+// Length-shaped rewards: Kimi k1.5's length penalty (arXiv:2501.12599 §2.3.3), the cosine
+// scaling of Yeo et al. 2025 (arXiv:2502.03373), DAPO's overlong shaping (arXiv:2503.14476
+// eq. 13). `len` is the completion's token count.
 //   kimi_length (group):  λ = 0.5 − (len − min)/(max − min) over the group; λ if correct,
 //                         min(0, λ) if wrong; 0 for all when max = min.
 //   cosine_scaled:        lo + ½(hi − lo)(1 + cos(π·len/L)), (lo, hi) = (0.5, 1.0) if correct,

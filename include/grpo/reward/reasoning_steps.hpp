@@ -1,5 +1,6 @@
 #pragma once
-// reasoning steps (algorithms.md §10): min(1, count(step markers)/3). The markers:
+// reasoning steps (open-r1's reasoning_steps_reward, src/open_r1/rewards.py): min(1, count(step
+// markers)/3). The markers:
 // "Step <digits>:" anywhere, "<digits>." at the start of a line, "-" or "*" right after a
 // newline, and the words "First,", "Second,", "Next,", "Finally,"; plus user-given literals
 // (e.g. ", " between the steps of this library's task traces).

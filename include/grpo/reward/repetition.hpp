@@ -1,6 +1,7 @@
 #pragma once
-// repetition penalty (algorithms.md §10): (1 − unique n-grams / total n-grams)·p with p < 0
-// (n = 3, p = −1). n-grams of whitespace-separated words (as the reference implementations do)
+// repetition penalty (Yeo et al. 2025, arXiv:2502.03373; open-r1's
+// get_repetition_penalty_reward): (1 − unique n-grams / total n-grams)·p with p < 0 (n = 3,
+// p = −1). n-grams of whitespace-separated words (as the reference implementations do)
 // or of characters (the tokens of a character-level model). Fewer than n units: 0.
 #include <grpo/reward/completion.hpp>
 
