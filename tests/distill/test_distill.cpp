@@ -38,7 +38,7 @@ TEST_CASE("distill: every divergence and its gradient against the float64 defini
         const gd::divergence d{beta, tau, k};
         std::vector<double> loss(N);
         std::vector<float> grad(N * V);
-        std::vector<float> weight = {1.0f, 0.5f, 2.0f, -1.0f, 0.25f};
+        std::vector<double> weight = {1.0, 0.5, 2.0, -1.0, 0.25};
         REQUIRE(gd::token_losses(d, s.data(), t.data(), {N, V}, nullptr, loss.data(), grad.data(), weight.data()).ok());
         const grpo_test::distill_case c{beta, tau, k};
         for (grpo::index_t r = 0; r < N; ++r) {
@@ -167,8 +167,8 @@ TEST_CASE("distill: errors name the input and the index", "[distill][errors]") {
   CHECK(run(gd::forward_kl(0.0)).input() == "temperature");
   CHECK(run(gd::forward_kl(std::nan(""))).input() == "temperature");
   CHECK(run(gd::top_k(gd::forward_kl(), -1)).input() == "top_k");
-  CHECK(gd::token_losses(gd::forward_kl(), nullptr, t.data(), {2, V}, nullptr, loss.data()).input() == "student_logits");
-  CHECK(gd::token_losses(gd::forward_kl(), s.data(), nullptr, {2, V}, nullptr, loss.data()).input() == "teacher_logits");
+  CHECK(gd::token_losses(gd::forward_kl(), static_cast<const float*>(nullptr), t.data(), {2, V}, nullptr, loss.data()).input() == "student_logits");
+  CHECK(gd::token_losses(gd::forward_kl(), s.data(), static_cast<const float*>(nullptr), {2, V}, nullptr, loss.data()).input() == "teacher_logits");
   CHECK(gd::token_losses(gd::forward_kl(), s.data(), t.data(), {2, V}, nullptr, nullptr).input() == "loss");
   CHECK(gd::token_losses(gd::forward_kl(), s.data(), t.data(), {2, 0}, nullptr, loss.data()).input() == "vocab");
   s[6] = std::nanf("");
@@ -187,6 +187,6 @@ TEST_CASE("distill: errors name the input and the index", "[distill][errors]") {
   CHECK(e.kind() == grpo::errc::out_of_range);
   CHECK(e.input() == "teacher_logits");
   CHECK(e.index() == 4);
-  const std::vector<float> bad_weight = {1.0f, std::nanf("")};
+  const std::vector<double> bad_weight = {1.0, std::nan("")};
   CHECK(gd::token_losses(gd::forward_kl(), s.data(), s.data(), {2, V}, nullptr, loss.data(), grad.data(), bad_weight.data()).input() == "weight");
 }

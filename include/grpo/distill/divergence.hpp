@@ -78,8 +78,8 @@ struct row_outcome {
 namespace detail {
 
 // log Σ_{j ∈ S} exp(x_j / τ) over the support, with its maximum; NaN and +inf are the caller's.
-template <class Support>
-double log_normaliser(const float* x, double inv_tau, const Support& support) {
+template <class T, class Support>
+double log_normaliser(const T* x, double inv_tau, const Support& support) {
   double m = -std::numeric_limits<double>::infinity();
   support([&](index_t j) { m = std::max(m, static_cast<double>(x[j]) * inv_tau); });
   if (m == -std::numeric_limits<double>::infinity()) return m;
@@ -90,17 +90,18 @@ double log_normaliser(const float* x, double inv_tau, const Support& support) {
 
 }  // namespace detail
 
-/// The divergence of one token's rows `student`, `teacher` (V logits each) and, when `grad` is
-/// not null, `scale`·∂loss/∂student written to grad[0..V) (zero off the support). `order` is
-/// scratch for top-k (resized as needed). Double precision throughout.
-inline row_outcome divergence_row(const divergence& d, const float* student, const float* teacher, index_t V,
-                                  float* grad, float scale, std::vector<index_t>& order) {
+/// The divergence of one token's rows `student`, `teacher` (V logits each, float or double) and,
+/// when `grad` is not null, `scale`·∂loss/∂student written to grad[0..V) (zero off the support).
+/// `order` is scratch for top-k (resized as needed). Double precision throughout.
+template <class T>
+row_outcome divergence_row(const divergence& d, const T* student, const T* teacher, index_t V, T* grad,
+                           double scale, std::vector<index_t>& order) {
   row_outcome out;
   const double inv_tau = 1.0 / d.temperature;
   for (index_t j = 0; j < V; ++j) {
-    if (std::isnan(student[j]) || student[j] == std::numeric_limits<float>::infinity())
+    if (std::isnan(student[j]) || student[j] == std::numeric_limits<T>::infinity())
       return {0, row_outcome::kind::bad_student, j};
-    if (std::isnan(teacher[j]) || teacher[j] == std::numeric_limits<float>::infinity())
+    if (std::isnan(teacher[j]) || teacher[j] == std::numeric_limits<T>::infinity())
       return {0, row_outcome::kind::bad_teacher, j};
   }
   // the support: every token, or the teacher's top-k (stable: ties to the lower index)
@@ -163,10 +164,10 @@ inline row_outcome divergence_row(const divergence& d, const float* student, con
   out.loss = loss;
   if (grad == nullptr) return out;
 
-  std::fill(grad, grad + V, 0.0f);
-  const double s = static_cast<double>(scale) * inv_tau;
+  std::fill(grad, grad + V, T(0));
+  const double s = scale * inv_tau;
   if (beta == 0.0) {
-    support([&](index_t j) { grad[j] = static_cast<float>(s * (std::exp(log_q(j)) - std::exp(log_p(j)))); });
+    support([&](index_t j) { grad[j] = static_cast<T>(s * (std::exp(log_q(j)) - std::exp(log_p(j)))); });
     return out;
   }
   // Σ_i q_i h_i, then q_j (h_j − Σ q h)
@@ -181,7 +182,7 @@ inline row_outcome divergence_row(const divergence& d, const float* student, con
   });
   support([&](index_t j) {
     const double q = std::exp(log_q(j));
-    if (q > 0) grad[j] = static_cast<float>(s * q * (h(j) - mean_h));
+    if (q > 0) grad[j] = static_cast<T>(s * q * (h(j) - mean_h));
   });
   return out;
 }

@@ -14,7 +14,9 @@
 #include <grpo/distill/divergence.hpp>
 #include <grpo/logprob/shape.hpp>
 
+#include <cmath>
 #include <cstdint>
+#include <string>
 #include <vector>
 
 namespace grpo::distill {
@@ -45,17 +47,20 @@ inline status row_error(const row_outcome& r, index_t token, index_t stride) {
 
 /// Per-token losses: loss[t] for every token (0 where mask[t] == 0; `mask` may be null: every
 /// token), and, when `dstudent` is not null, dstudent[t, :] = weight[t] · ∂loss[t]/∂student[t, :]
-/// (weight null: 1; masked tokens get zero rows). `dstudent` has the logits' row stride.
-inline status token_losses(const divergence& d, const float* student, const float* teacher,
-                           const logprob::logits_shape& shape, const std::uint8_t* mask, double* loss,
-                           float* dstudent = nullptr, const float* weight = nullptr) {
+/// (weight null: 1; masked tokens get zero rows). `dstudent` has the logits' row stride. Logits
+/// are float or double (T).
+template <class T>
+status token_losses(const divergence& d, const T* student, const T* teacher, const logprob::logits_shape& shape,
+                    const std::uint8_t* mask, double* loss, T* dstudent = nullptr, const double* weight = nullptr) {
   GRPO_TRY(check(d));
   GRPO_TRY(logprob::detail::check_shape(shape));
   if (shape.tokens == 0) return {};
   GRPO_TRY(logprob::detail::check_not_null(student, "student_logits"));
   GRPO_TRY(logprob::detail::check_not_null(teacher, "teacher_logits"));
   GRPO_TRY(logprob::detail::check_not_null(loss, "loss"));
-  if (weight) GRPO_TRY(logprob::detail::check_finite(weight, shape.tokens, "weight"));
+  if (weight)
+    for (index_t t = 0; t < shape.tokens; ++t)
+      if (!std::isfinite(weight[t])) return {errc::non_finite, "weight", t, "value " + std::to_string(weight[t])};
   const index_t N = shape.tokens, V = shape.vocab, stride = shape.stride();
   std::vector<row_outcome> outcomes(static_cast<std::size_t>(N));
 #if defined(_OPENMP)
@@ -67,13 +72,13 @@ inline status token_losses(const divergence& d, const float* student, const floa
 #pragma omp for schedule(dynamic, 16)
 #endif
     for (index_t t = 0; t < N; ++t) {
-      float* g = dstudent ? dstudent + t * stride : nullptr;
+      T* g = dstudent ? dstudent + t * stride : nullptr;
       if (mask && mask[t] == 0) {
         loss[t] = 0;
-        if (g) std::fill(g, g + V, 0.0f);
+        if (g) std::fill(g, g + V, T(0));
         continue;
       }
-      const auto r = divergence_row(d, student + t * stride, teacher + t * stride, V, g, weight ? weight[t] : 1.0f, order);
+      const auto r = divergence_row(d, student + t * stride, teacher + t * stride, V, g, weight ? weight[t] : 1.0, order);
       outcomes[static_cast<std::size_t>(t)] = r;
       loss[t] = r.loss;
     }
@@ -87,15 +92,15 @@ inline status token_losses(const divergence& d, const float* student, const floa
 /// TRL's "batchmean": the mean of the per-token divergence over the tokens `mask` keeps (all
 /// when null), and its gradient with respect to the student's logits when `dstudent` is not
 /// null. No kept token: the loss is 0 and the gradient zero.
-inline status token_mean_loss(const divergence& d, const float* student, const float* teacher,
-                              const logprob::logits_shape& shape, const std::uint8_t* mask, double& loss,
-                              float* dstudent = nullptr) {
+template <class T>
+status token_mean_loss(const divergence& d, const T* student, const T* teacher, const logprob::logits_shape& shape,
+                       const std::uint8_t* mask, double& loss, T* dstudent = nullptr) {
   GRPO_TRY(logprob::detail::check_shape(shape));
   const index_t N = shape.tokens;
   index_t kept = 0;
   for (index_t t = 0; t < N; ++t) kept += !mask || mask[t] != 0;
   std::vector<double> per_token(static_cast<std::size_t>(N));
-  std::vector<float> weight(static_cast<std::size_t>(N), kept ? 1.0f / static_cast<float>(kept) : 0.0f);
+  std::vector<double> weight(static_cast<std::size_t>(N), kept ? 1.0 / static_cast<double>(kept) : 0.0);
   GRPO_TRY(token_losses(d, student, teacher, shape, mask, per_token.data(), dstudent, weight.data()));
   double sum = 0;
   for (index_t t = 0; t < N; ++t) sum += per_token[static_cast<std::size_t>(t)];

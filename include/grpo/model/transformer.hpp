@@ -153,26 +153,9 @@ class transformer {
     GRPO_TRY(token_buffer_width(b, logp, "logp", false, width));
     GRPO_TRY(token_buffer_width(b, entropy, "entropy", true, width));
     const eigen_threads_scope threads(cfg_.eigen_threads);
-    forward_hidden(b, train_);
+    completion_logits(b, train_);
     auto& w = train_;
-    // rows that predict completion tokens: row offsets[i] + P_i + t − 1 predicts token t
-    const index_t k_rows = b.num_completion_tokens();
-    w.sel.resize(static_cast<size_t>(k_rows));
-    w.sel_target.resize(static_cast<size_t>(k_rows));
-    w.hsel.resize(k_rows, cfg_.d_model);
-    {
-      index_t k = 0;
-      for (index_t i = 0; i < b.size(); ++i)
-        for (index_t t = 0; t < b.completion_length(i); ++t, ++k) {
-          const index_t m = b.offsets[i] + b.prompt_length(i) + t;
-          w.sel[static_cast<size_t>(k)] = m - 1;
-          w.sel_target[static_cast<size_t>(k)] = b.tokens[static_cast<size_t>(m)];
-          w.hsel.row(k) = w.hf.row(m - 1);
-        }
-    }
-    w.probs.resize(k_rows, cfg_.vocab_size);
-    w.probs.noalias() = w.hsel * W(off_.w_out, cfg_.d_model, cfg_.vocab_size);
-    w.probs.rowwise() += R(off_.b_out, cfg_.vocab_size);
+    const index_t k_rows = w.batch_rows;
     w.entropy.resize(k_rows);
     std::fill(logp.begin(), logp.end(), S(0));
     std::fill(entropy.begin(), entropy.end(), S(0));
@@ -187,8 +170,42 @@ class transformer {
         w.entropy(k) = r.entropy;
       }
     w.tau = tau;
-    w.batch_tokens = static_cast<index_t>(b.tokens.size());
-    w.batch_rows = k_rows;
+    w.saved = workspace::saved_kind::probabilities;
+    return {};
+  }
+
+  /// The logits z = h·W_out + b_out at every completion position, [K, V] row-major with K =
+  /// b.num_completion_tokens() in batch order (row k predicts the k-th completion token), for
+  /// losses over the whole distribution (distillation: grpo/distill/). `backward_logits` then
+  /// takes ∂L/∂z.
+  status logits(const sequence_batch& b, std::span<S> out) {
+    GRPO_TRY(validate(b, cfg_.vocab_size, cfg_.context));
+    const index_t K = b.num_completion_tokens(), V = cfg_.vocab_size;
+    if (static_cast<index_t>(out.size()) != K * V)
+      return {errc::shape_mismatch, "logits", -1,
+              "need K·V = " + std::to_string(K) + "·" + std::to_string(V) + " values, got " + std::to_string(out.size())};
+    const eigen_threads_scope threads(cfg_.eigen_threads);
+    completion_logits(b, train_);
+    std::copy(train_.probs.data(), train_.probs.data() + K * V, out.begin());
+    train_.saved = workspace::saved_kind::logits;
+    return {};
+  }
+
+  /// Adds ∂L/∂θ for ∂L/∂z = dz ([K, V] like `logits`' output) to the gradients. Needs `logits`
+  /// on the same batch just before.
+  status backward_logits(const sequence_batch& b, std::span<const S> dz) {
+    auto& w = train_;
+    if (w.saved != workspace::saved_kind::logits || w.batch_tokens != static_cast<index_t>(b.tokens.size()) ||
+        w.batch_rows != b.num_completion_tokens())
+      return {errc::shape_mismatch, "batch", -1, "backward_logits needs the batch of the last logits call"};
+    const index_t V = cfg_.vocab_size;
+    if (static_cast<index_t>(dz.size()) != w.batch_rows * V)
+      return {errc::shape_mismatch, "dlogits", -1, "need K·V values"};
+    for (std::size_t k = 0; k < dz.size(); ++k)
+      if (!std::isfinite(static_cast<double>(dz[k]))) return {errc::non_finite, "dlogits", static_cast<index_t>(k), "not finite"};
+    const eigen_threads_scope threads(cfg_.eigen_threads);
+    w.dz = Eigen::Map<const mat>(dz.data(), w.batch_rows, V);
+    backward_from_dz(b, w);
     return {};
   }
 
@@ -196,13 +213,14 @@ class transformer {
   /// the forward's outputs, to the gradients. Needs `logprobs` on the same batch just before.
   status backward(const sequence_batch& b, std::span<const S> dlogp, std::span<const S> dentropy) {
     auto& w = train_;
-    if (w.batch_tokens != static_cast<index_t>(b.tokens.size()) || w.batch_rows != b.num_completion_tokens())
+    if (w.saved != workspace::saved_kind::probabilities || w.batch_tokens != static_cast<index_t>(b.tokens.size()) ||
+        w.batch_rows != b.num_completion_tokens())
       return {errc::shape_mismatch, "batch", -1, "backward needs the batch of the last logprobs call"};
     index_t width = 0;
     GRPO_TRY(token_buffer_width(b, dlogp, "dlogp", false, width));
     GRPO_TRY(token_buffer_width(b, dentropy, "dentropy", true, width));
     const eigen_threads_scope threads(cfg_.eigen_threads);
-    const index_t d = cfg_.d_model, V = cfg_.vocab_size, M = w.batch_tokens;
+    const index_t V = cfg_.vocab_size;
     // dz from the saved tempered probabilities (tempered_softmax.hpp)
     w.dz.resize(w.batch_rows, V);
     index_t k = 0;
@@ -213,24 +231,7 @@ class transformer {
                                          w.entropy(k), dlogp[at], dentropy.empty() ? S(0) : dentropy[at],
                                          w.dz.data() + k * V, false);
       }
-    G(off_.w_out, d, V).noalias() += w.hsel.transpose() * w.dz;
-    GR(off_.b_out, V) += w.dz.colwise().sum();
-    w.dsel.resize(w.batch_rows, d);
-    w.dsel.noalias() = w.dz * W(off_.w_out, d, V).transpose();
-    w.dx.setZero(M, d);
-    for (index_t r = 0; r < w.batch_rows; ++r) w.dx.row(w.sel[static_cast<size_t>(r)]) += w.dsel.row(r);
-    // final layer norm: dx ← LN_f backward(dx)
-    w.da = w.dx;
-    w.dx.setZero();
-    layer_norm_backward(w.da, w.xhatf, w.rstdf, off_.lnf_g, off_.lnf_b, w.dx);
-    for (index_t l = cfg_.n_layers - 1; l >= 0; --l) layer_backward(b, w, l);
-    // embeddings
-    for (index_t i = 0; i < b.size(); ++i)
-      for (index_t p = 0; p < b.length(i); ++p) {
-        const index_t m = b.offsets[i] + p;
-        GR(off_.wte + b.tokens[static_cast<size_t>(m)] * d, d) += w.dx.row(m);
-        GR(off_.wpe + p * d, d) += w.dx.row(m);
-      }
+    backward_from_dz(b, w);
     return {};
   }
 
@@ -352,6 +353,7 @@ class transformer {
     vec entropy;
     S tau = S(1);
     index_t batch_tokens = -1, batch_rows = -1;
+    enum class saved_kind { none, probabilities, logits } saved = saved_kind::none;  // what w.probs holds
     // backward scratch
     mat dx, da, dqkv, dy, dh;
     std::vector<S> dp;  // [context, context]
@@ -368,6 +370,52 @@ class transformer {
   map_row R(index_t off, index_t n) { return map_row(params_.data() + off, n); }
   map_mat G(index_t off, index_t r, index_t c) { return map_mat(grads_.data() + off, r, c); }
   map_row GR(index_t off, index_t n) { return map_row(grads_.data() + off, n); }
+
+  // The hidden states of the batch, then the logits of the rows that predict completion tokens
+  // (row offsets[i] + P_i + t − 1 predicts completion token t) into w.probs, [K, V].
+  void completion_logits(const sequence_batch& b, workspace& w) {
+    forward_hidden(b, w);
+    const index_t k_rows = b.num_completion_tokens();
+    w.sel.resize(static_cast<size_t>(k_rows));
+    w.sel_target.resize(static_cast<size_t>(k_rows));
+    w.hsel.resize(k_rows, cfg_.d_model);
+    index_t k = 0;
+    for (index_t i = 0; i < b.size(); ++i)
+      for (index_t t = 0; t < b.completion_length(i); ++t, ++k) {
+        const index_t m = b.offsets[i] + b.prompt_length(i) + t;
+        w.sel[static_cast<size_t>(k)] = m - 1;
+        w.sel_target[static_cast<size_t>(k)] = b.tokens[static_cast<size_t>(m)];
+        w.hsel.row(k) = w.hf.row(m - 1);
+      }
+    w.probs.resize(k_rows, cfg_.vocab_size);
+    w.probs.noalias() = w.hsel * W(off_.w_out, cfg_.d_model, cfg_.vocab_size);
+    w.probs.rowwise() += R(off_.b_out, cfg_.vocab_size);
+    w.batch_tokens = static_cast<index_t>(b.tokens.size());
+    w.batch_rows = k_rows;
+  }
+
+  // From ∂L/∂z in w.dz through the output layer, the layers and the embeddings.
+  void backward_from_dz(const sequence_batch& b, workspace& w) {
+    const index_t d = cfg_.d_model, V = cfg_.vocab_size, M = w.batch_tokens;
+    G(off_.w_out, d, V).noalias() += w.hsel.transpose() * w.dz;
+    GR(off_.b_out, V) += w.dz.colwise().sum();
+    w.dsel.resize(w.batch_rows, d);
+    w.dsel.noalias() = w.dz * W(off_.w_out, d, V).transpose();
+    w.dx.setZero(M, d);
+    for (index_t r = 0; r < w.batch_rows; ++r) w.dx.row(w.sel[static_cast<size_t>(r)]) += w.dsel.row(r);
+    // final layer norm: dx ← LN_f backward(dx)
+    w.da = w.dx;
+    w.dx.setZero();
+    layer_norm_backward(w.da, w.xhatf, w.rstdf, off_.lnf_g, off_.lnf_b, w.dx);
+    for (index_t l = cfg_.n_layers - 1; l >= 0; --l) layer_backward(b, w, l);
+    // embeddings
+    for (index_t i = 0; i < b.size(); ++i)
+      for (index_t p = 0; p < b.length(i); ++p) {
+        const index_t m = b.offsets[i] + p;
+        GR(off_.wte + b.tokens[static_cast<size_t>(m)] * d, d) += w.dx.row(m);
+        GR(off_.wpe + p * d, d) += w.dx.row(m);
+      }
+  }
 
   void build_layout() {
     const index_t d = cfg_.d_model, V = cfg_.vocab_size, F = cfg_.ff();
