@@ -48,6 +48,7 @@ int main(int argc, char** argv) {
               static_cast<long>(s.eval_k));
   std::printf("%-22s %10s %10s\n", "metric", "base", "after GRPO");
   std::printf("%-22s %10.3f %10.3f\n", ("pass@1 (k=" + std::to_string(s.eval_k) + ")").c_str(), s.pass1_before, s.pass1_after);
+  std::printf("%-22s %10.3f %10.3f\n", "pass@1, any format", s.pass1_any_format_before, s.pass1_any_format_after);
   std::printf("%-22s %10.3f %10.3f\n", "greedy accuracy", s.greedy_before, s.greedy_after);
   std::printf("%-22s %10.3f %10.3f\n", "format rate", s.format_before, s.format_after);
   std::printf("%-22s %10.3f %10.3f\n", ("cons@" + std::to_string(s.eval_k)).c_str(), s.cons_before, s.cons_after);

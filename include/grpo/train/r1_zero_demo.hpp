@@ -106,6 +106,7 @@ inline demo_config make_demo_config(bool quick, std::uint64_t seed = 1, int max_
 struct demo_summary {
   std::string task;
   double pass1_before = 0, pass1_after = 0;
+  double pass1_any_format_before = 0, pass1_any_format_after = 0;  // the answer wherever it is
   double greedy_before = 0, greedy_after = 0;
   double format_before = 0, format_after = 0;
   double cons_before = 0, cons_after = 0;
@@ -121,6 +122,8 @@ struct demo_summary {
     metrics_record r;
     r.set("pass1_before", pass1_before);
     r.set("pass1_after", pass1_after);
+    r.set("pass1_any_format_before", pass1_any_format_before);
+    r.set("pass1_any_format_after", pass1_any_format_after);
     r.set("greedy_before", greedy_before);
     r.set("greedy_after", greedy_after);
     r.set("format_before", format_before);
@@ -240,8 +243,9 @@ inline status run_demo(const demo_config& cfg, demo_summary& out,
   out.eval_seconds = detail::seconds_since(t_eval);
   {
     char b[200];
-    std::snprintf(b, sizeof b, "base model: pass@1 %.3f  greedy %.3f  format %.3f  cons@%ld %.3f",
-                  before.pass1, before.greedy_accuracy, before.format_rate, static_cast<long>(ec.k), before.cons_at_k);
+    std::snprintf(b, sizeof b, "base model: pass@1 %.3f (any format %.3f)  greedy %.3f  format %.3f  cons@%ld %.3f",
+                  before.pass1, before.pass1_any_format, before.greedy_accuracy, before.format_rate,
+                  static_cast<long>(ec.k), before.cons_at_k);
     say(b);
     for (const auto& e : before.examples) say("  sample: " + e);
   }
@@ -287,8 +291,9 @@ inline status run_demo(const demo_config& cfg, demo_summary& out,
   out.eval_seconds += detail::seconds_since(t_eval);
   {
     char b[200];
-    std::snprintf(b, sizeof b, "after GRPO: pass@1 %.3f  greedy %.3f  format %.3f  cons@%ld %.3f",
-                  after.pass1, after.greedy_accuracy, after.format_rate, static_cast<long>(ec.k), after.cons_at_k);
+    std::snprintf(b, sizeof b, "after GRPO: pass@1 %.3f (any format %.3f)  greedy %.3f  format %.3f  cons@%ld %.3f",
+                  after.pass1, after.pass1_any_format, after.greedy_accuracy, after.format_rate,
+                  static_cast<long>(ec.k), after.cons_at_k);
     say(b);
     for (const auto& e : after.examples) say("  sample: " + e);
   }
@@ -297,6 +302,8 @@ inline status run_demo(const demo_config& cfg, demo_summary& out,
   out.task = "addition " + std::to_string(cfg.min_digits) + "-" + std::to_string(cfg.max_digits) + " digits";
   out.pass1_before = before.pass1;
   out.pass1_after = after.pass1;
+  out.pass1_any_format_before = before.pass1_any_format;
+  out.pass1_any_format_after = after.pass1_any_format;
   out.greedy_before = before.greedy_accuracy;
   out.greedy_after = after.greedy_accuracy;
   out.format_before = before.format_rate;

@@ -138,6 +138,9 @@ struct eval_config {
 struct eval_result {
   index_t problems = 0, k = 0;
   double pass1 = 0;            // mean over problems of the mean correctness of k samples
+  double pass1_any_format = 0; // the same with the answer taken wherever it is (the R1 extraction
+                               // when it finds one, else the last number): correctness told
+                               // apart from format adoption; never below pass1
   double pass_at_k = 0;        // unbiased pass@k from the same samples
   double cons_at_k = 0;        // majority vote
   double greedy_accuracy = 0;
@@ -155,9 +158,10 @@ status evaluate_policy(P& policy, const Env& env, const std::vector<task::proble
   if (cfg.k < 1) return {errc::bad_config, "k", -1, "need k >= 1"};
   model::rng_type rng(cfg.seed);
   const reward::accuracy acc;
+  const reward::accuracy acc_any{eval::extraction::last_number};
   const reward::strict_format fmt;
   const index_t Pn = static_cast<index_t>(problems.size()), chunk = std::max<index_t>(1, cfg.prompts_per_chunk);
-  std::vector<std::uint8_t> correct;
+  std::vector<std::uint8_t> correct, correct_any;
   std::vector<std::optional<std::string>> answers;
   std::vector<std::string> examples;
   double fmt_sum = 0, len_sum = 0, refl_sum = 0, greedy_right = 0, greedy_fmt = 0;
@@ -186,6 +190,9 @@ status evaluate_policy(P& policy, const Env& env, const std::vector<task::proble
           if (static_cast<index_t>(examples.size()) < cfg.examples && i % G == 0)
             examples.push_back(problems[static_cast<std::size_t>(p0 + i / G)].prompt + " -> " + text);
           correct.push_back(ok ? 1 : 0);
+          // the R1 extraction when it finds an answer, else the last number of the text
+          const bool formatted = eval::extract_answer(text, acc.policy).has_value();
+          correct_any.push_back((formatted ? ok : acc_any.correct(c)) ? 1 : 0);
           const auto a = eval::extract_answer(text, acc.policy);
           answers.push_back(a ? std::optional<std::string>(eval::canonical_answer(*a)) : std::nullopt);
           fmt_sum += f;
@@ -203,6 +210,7 @@ status evaluate_policy(P& policy, const Env& env, const std::vector<task::proble
   e.problems = Pn;
   e.k = cfg.k;
   GRPO_TRY(eval::pass1_mean(correct, layout, e.pass1));
+  GRPO_TRY(eval::pass1_mean(correct_any, layout, e.pass1_any_format));
   GRPO_TRY(eval::mean_pass_at_k(correct, layout, cfg.k, e.pass_at_k));
   GRPO_TRY(eval::cons_at_k(answers, correct, layout, e.cons_at_k));
   const double ns = static_cast<double>(Pn * cfg.k);
