@@ -391,7 +391,18 @@ int main(int argc, char** argv) {
       j += (first ? "" : ", ") + json_string(why) + ": " + std::to_string(count);
       first = false;
     }
-    j += "}, \"bootstrap\": " + std::to_string(o.cfg.bootstrap) + ", \"level\": " + json_number(o.cfg.level) +
+    auto mode = [](auto v, std::initializer_list<const char*> names) {
+      return json_string(*(names.begin() + static_cast<int>(v)));
+    };
+    j += "}, \"options\": {\"extract\": " +
+         mode(o.cfg.extract, {"answer", "boxed", "r1", "last-number"}) +
+         ", \"percent\": " + mode(o.cfg.equivalence.percent, {"drop", "fraction", "either"}) +
+         ", \"degrees\": " + mode(o.cfg.equivalence.degrees, {"drop", "radians", "either"}) +
+         ", \"drop_units\": " + (o.cfg.equivalence.drop_units ? "true" : "false") +
+         ", \"case_sensitive\": " + (o.cfg.equivalence.text_case_sensitive ? "true" : "false") +
+         ", \"allow_missing\": " + (o.cfg.allow_missing ? "true" : "false") + ", \"seed\": " +
+         std::to_string(o.cfg.seed) + "}";
+    j += ", \"bootstrap\": " + std::to_string(o.cfg.bootstrap) + ", \"level\": " + json_number(o.cfg.level) +
          ", \"all\": " + subset_json(summary.all) + ", \"by\": " + json_string(o.cfg.by_field) + ", \"subsets\": [";
     for (std::size_t i = 0; i < summary.subsets.size(); ++i) j += (i ? ", " : "") + subset_json(summary.subsets[i]);
     j += "]}\n";
