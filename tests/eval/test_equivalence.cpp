@@ -45,26 +45,24 @@ corpus_score score_corpus(const std::string& path) {
 
 }  // namespace
 
-TEST_CASE("equivalence: the development corpus, against careful verdicts and math-verify", "[eval][equivalence]") {
-  const auto s = score_corpus(GRPO_EVAL_CORPUS);
+// At least `min_pairs` pairs, ≥ 97% agreement with the careful verdicts, and more than math-verify.
+static void check_corpus(const char* name, const std::string& path, int min_pairs) {
+  const auto s = score_corpus(path);
   for (const auto& m : s.misses) UNSCOPED_INFO(m);
   const double ours = double(s.ours) / s.pairs, mv = double(s.math_verify) / s.pairs;
-  std::printf("equivalence corpus: %d pairs (not convention-dependent): grpo %.1f%%, math-verify %.1f%%\n", s.pairs,
+  std::printf("%s: %d pairs (not convention-dependent): grpo %.1f%%, math-verify %.1f%%\n", name, s.pairs,
               100 * ours, 100 * mv);
-  CHECK(s.pairs >= 400);
+  CHECK(s.pairs >= min_pairs);
   CHECK(ours >= 0.97);
   CHECK(ours > mv);
 }
 
+TEST_CASE("equivalence: the development corpus, against careful verdicts and math-verify", "[eval][equivalence]") {
+  check_corpus("equivalence corpus", GRPO_EVAL_CORPUS, 400);
+}
+
 TEST_CASE("equivalence: the held-out corpus, written after the checker without reading it", "[eval][equivalence]") {
-  const auto s = score_corpus(GRPO_EVAL_HELDOUT);
-  for (const auto& m : s.misses) UNSCOPED_INFO(m);
-  const double ours = double(s.ours) / s.pairs, mv = double(s.math_verify) / s.pairs;
-  std::printf("held-out corpus: %d pairs (not convention-dependent): grpo %.1f%%, math-verify %.1f%%\n", s.pairs,
-              100 * ours, 100 * mv);
-  CHECK(s.pairs >= 250);
-  CHECK(ours >= 0.97);
-  CHECK(ours > mv);
+  check_corpus("held-out corpus", GRPO_EVAL_HELDOUT, 250);
 }
 
 TEST_CASE("equivalence: forms of the same number", "[eval][equivalence]") {

@@ -104,6 +104,20 @@ inline bool is_presentation(std::string_view w) {
   return false;
 }
 
+// Commands written several ways, as the one form the parser reads.
+inline std::optional<std::string_view> renamed_command(std::string_view w) {
+  struct entry {
+    std::string_view from, to;
+  };
+  static constexpr entry table[] = {{"dfrac", "\\frac"},     {"tfrac", "\\frac"}, {"cfrac", "\\frac"},
+                                    {"circ", "\x01"},          {"degree", "\x01"},  {"quad", " "},
+                                    {"qquad", " "},            {"varnothing", "\\emptyset"},
+                                    {"neq", "\\neq"},           {"ne", "\\neq"}};
+  for (const auto& e : table)
+    if (e.from == w) return e.to;
+  return std::nullopt;
+}
+
 }  // namespace equivalence_detail
 
 /// The answer without its presentation (see the file comment). Linear in the input.
@@ -198,28 +212,8 @@ inline std::string normalize_latex(std::string_view in) {
         if ((w == "left" || w == "right") && i < in.size() && in[i] == '.') ++i;  // \left. \right.
         continue;
       }
-      if (w == "dfrac" || w == "tfrac" || w == "cfrac") {
-        out += "\\frac";
-        i = j;
-        continue;
-      }
-      if (w == "circ" || w == "degree") {
-        out += degree_mark;
-        i = j;
-        continue;
-      }
-      if (w == "quad" || w == "qquad") {
-        out += ' ';
-        i = j;
-        continue;
-      }
-      if (w == "varnothing") {
-        out += "\\emptyset";
-        i = j;
-        continue;
-      }
-      if (w == "neq" || w == "ne") {
-        out += "\\neq";
+      if (const auto renamed = renamed_command(w)) {
+        out += *renamed;
         i = j;
         continue;
       }

@@ -48,16 +48,16 @@ status distill_step(Student& student, Teacher& teacher, const model::sequence_ba
   const index_t K = b.num_completion_tokens();
   if (K <= 0) return {errc::shape_mismatch, "batch", -1, "no completion token to distil on"};
   std::vector<S> zt, zs;
-  // the vocabulary from the teacher's output size: both must agree
-  const auto vocab_of = [&](auto& m, std::vector<S>& z, const char* who) -> status {
+  // each model's logits over its own vocabulary; the sizes must agree
+  const auto logits_of = [&](auto& m, std::vector<S>& z, const char* who) -> status {
     const auto V = static_cast<index_t>(m.config().vocab_size);
     z.resize(static_cast<std::size_t>(K * V));
     const status s = m.logits(b, std::span<S>(z));
     if (!s.ok()) return {s.kind(), std::string(who) + "." + s.input(), s.index(), s.detail()};
     return {};
   };
-  GRPO_TRY(vocab_of(teacher, zt, "teacher"));
-  GRPO_TRY(vocab_of(student, zs, "student"));
+  GRPO_TRY(logits_of(teacher, zt, "teacher"));
+  GRPO_TRY(logits_of(student, zs, "student"));
   if (zt.size() != zs.size())
     return {errc::shape_mismatch, "vocab", -1, "the student's and the teacher's vocabularies differ in size"};
   const index_t V = static_cast<index_t>(zs.size()) / K;

@@ -31,6 +31,20 @@ struct lm_step_result {
   double grad_norm = 0;  // before clipping
 };
 
+/// The negative log-likelihood Σ −logp over the completion tokens of `b` ([N, T] buffers), and
+/// ∂L/∂logp = `g` written on those tokens of `dlogp` (the rest untouched): the cross-entropy
+/// part shared by pre-training and SFT (sft.hpp).
+template <class S>
+double completion_nll(const model::sequence_batch& b, index_t T, std::span<const S> logp, S g, std::span<S> dlogp) {
+  double nll = 0;
+  for (index_t i = 0; i < b.size(); ++i)
+    for (index_t t = 0; t < b.completion_length(i); ++t) {
+      nll -= static_cast<double>(logp[static_cast<std::size_t>(i * T + t)]);
+      dlogp[static_cast<std::size_t>(i * T + t)] = g;
+    }
+  return nll;
+}
+
 /// One optimiser step of next-token cross-entropy on `b`.
 template <model::differentiable_policy P>
 status lm_step(P& policy, const lm_batch& b, optim::adamw& opt, double lr, double max_grad_norm,
@@ -43,13 +57,8 @@ status lm_step(P& policy, const lm_batch& b, optim::adamw& opt, double lr, doubl
   if (M <= 0) return {errc::shape_mismatch, "batch", -1, "no token to predict"};
   std::vector<S> logp(static_cast<std::size_t>(n * T)), dlogp(static_cast<std::size_t>(n * T), S(0));
   GRPO_TRY(policy.logprobs(b.batch, S(1), std::span<S>(logp), {}));
-  double nll = 0;
   const S g = static_cast<S>(-1.0 / static_cast<double>(M));
-  for (index_t i = 0; i < n; ++i)
-    for (index_t t = 0; t < b.batch.completion_length(i); ++t) {
-      nll -= static_cast<double>(logp[static_cast<std::size_t>(i * T + t)]);
-      dlogp[static_cast<std::size_t>(i * T + t)] = g;
-    }
+  const double nll = completion_nll(b.batch, T, std::span<const S>(logp), g, std::span<S>(dlogp));
   policy.zero_grad();
   GRPO_TRY(policy.backward(b.batch, std::span<const S>(dlogp), {}));
   out.grad_norm = optim::clip_grad_norm(policy.gradients(), max_grad_norm);

@@ -22,6 +22,7 @@
 #include <grpo/task/random.hpp>
 #include <grpo/train/checkpoint.hpp>
 #include <grpo/train/metrics.hpp>
+#include <grpo/train/pretrain.hpp>
 
 #include <cstdint>
 #include <filesystem>
@@ -160,11 +161,7 @@ class sft_trainer {
       const index_t n = batch.size(), T = batch.max_completion_length();
       std::vector<S> logp(static_cast<std::size_t>(n * T)), dlogp(static_cast<std::size_t>(n * T), S(0));
       GRPO_TRY(policy_.logprobs(batch, S(1), std::span<S>(logp), {}));
-      for (index_t i = 0; i < n; ++i)
-        for (index_t t = 0; t < batch.completion_length(i); ++t) {
-          nll -= static_cast<double>(logp[static_cast<std::size_t>(i * T + t)]);
-          dlogp[static_cast<std::size_t>(i * T + t)] = g;
-        }
+      nll += completion_nll(batch, T, std::span<const S>(logp), g, std::span<S>(dlogp));
       GRPO_TRY(policy_.backward(batch, std::span<const S>(dlogp), {}));  // adds to the gradients
     }
     out = {};
