@@ -15,7 +15,7 @@ FUZZ_BUILD ?= build-fuzz
 FUZZ_SECONDS ?= 30
 FUZZ_DEPS := clang libclang-rt-dev libomp-dev
 
-.PHONY: all deps configure build test demo bench lab check-sanitize fuzz clean
+.PHONY: all deps configure build test demo bench lab pipeline check-sanitize fuzz clean
 
 all: build
 
@@ -40,6 +40,9 @@ bench: configure
 
 lab: configure
 	@scripts/lab.sh $(BUILD)
+
+pipeline: configure
+	@scripts/pipeline.sh $(BUILD)
 
 # clang: GCC 12 takes ~7x longer to compile this code with -fsanitize=undefined at -O1
 # (docs/hardening.md). The consumer builds and the compile-fail checks do not exercise the

@@ -175,3 +175,56 @@ TEST_CASE("distill_step: the student approaches the teacher; on-policy; errors",
   sequence_batch none;
   CHECK(grpo::train::distill_step(student, teacher, none, d, opt, 1e-3, 1.0, r).input() == "batch");
 }
+
+TEST_CASE("gkd_step: λ = 0 is the teacher-forced step, λ = 1 the on-policy one, else a coin", "[distill][transformer]") {
+  transformer<float> teacher(small(8));
+  const auto b = batch(5);
+  grpo::model::sampler_config sc;
+  sc.max_new_tokens = 3;
+  const auto d = grpo::distill::jsd(0.5);
+  auto params = [](transformer<float>& m) { auto p = m.parameters(); return std::vector<float>(p.begin(), p.end()); };
+  grpo::train::distill_step_result r1, r2;
+  {  // λ = 0: exactly distill_step on b
+    transformer<float> a(small(7)), c(small(7));
+    grpo::optim::adamw oa, oc;
+    grpo::model::rng_type rng(11);
+    bool on = true;
+    REQUIRE(grpo::train::gkd_step(a, teacher, b, 0.0, 2, sc, rng, d, oa, 1e-2, 1.0, r1, &on).ok());
+    REQUIRE(grpo::train::distill_step(c, teacher, b, d, oc, 1e-2, 1.0, r2).ok());
+    CHECK_FALSE(on);
+    CHECK(r1.loss == r2.loss);
+    CHECK(params(a) == params(c));
+  }
+  {  // λ = 1: exactly on_policy_distill_step on b's prompts, after the coin's draw
+    transformer<float> a(small(7)), c(small(7));
+    grpo::optim::adamw oa, oc;
+    grpo::model::rng_type rng(11), rng2(11);
+    (void)std::uniform_real_distribution<double>(0.0, 1.0)(rng2);
+    std::vector<std::vector<token_t>> prompts;
+    for (index_t i = 0; i < b.size(); ++i) prompts.emplace_back(b.sequence(i), b.sequence(i) + b.prompt_length(i));
+    bool on = false;
+    REQUIRE(grpo::train::gkd_step(a, teacher, b, 1.0, 2, sc, rng, d, oa, 1e-2, 1.0, r1, &on).ok());
+    REQUIRE(grpo::train::on_policy_distill_step(c, teacher, prompts, 2, sc, rng2, d, oc, 1e-2, 1.0, r2).ok());
+    CHECK(on);
+    CHECK(r1.loss == r2.loss);
+    CHECK(r1.tokens == r2.tokens);
+    CHECK(params(a) == params(c));
+  }
+  {  // λ = 0.3: the on-policy share of 400 steps is within 5 binomial standard deviations
+    transformer<float> a(small(7));
+    grpo::optim::adamw oa;
+    grpo::model::rng_type rng(12);
+    int on_policy = 0;
+    for (int s = 0; s < 400; ++s) {
+      bool on = false;
+      REQUIRE(grpo::train::gkd_step(a, teacher, b, 0.3, 1, sc, rng, d, oa, 1e-4, 1.0, r1, &on).ok());
+      on_policy += on;
+    }
+    CHECK(std::abs(on_policy - 120) < 5 * std::sqrt(400 * 0.3 * 0.7));
+  }
+  transformer<float> a(small(7));
+  grpo::optim::adamw oa;
+  grpo::model::rng_type rng(1);
+  for (const double bad : {-0.1, 1.5, std::nan("")})
+    CHECK(grpo::train::gkd_step(a, teacher, b, bad, 2, sc, rng, d, oa, 1e-2, 1.0, r1).input() == "lambda");
+}

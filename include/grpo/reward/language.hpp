@@ -1,10 +1,12 @@
 #pragma once
-// language consistency (DeepSeek-R1): the fraction of the chain of thought written in the target
-// language. At character level a "token" is one code point of the <think> block (whitespace
-// excluded); the target language is a predicate on code points, ASCII by default (English and
-// math notation, against e.g. CJK mixing). Bytes that are not valid UTF-8 count as one code point
-// each, outside every class (U+FFFD). No <think> block, or an empty one, scores 0: there is no
-// chain of thought to be consistent.
+// language consistency (DeepSeek-R1, arXiv:2501.12948 §2.3.2): the fraction of the chain of
+// thought written in the target language. At character level a "word" is one code point of the
+// <think> block; two predicates on code points say which ones count (all but whitespace by
+// default) and which of those are in the target language (ASCII by default: English and math
+// notation, against e.g. CJK mixing). Bytes that are not valid UTF-8 count as one code point
+// each, outside every class (U+FFFD). No <think> block, or one with nothing counted, scores 0:
+// there is no chain of thought to be consistent. grpo/task/script.hpp uses the counted class to
+// look at numerals only, in a toy world with two scripts for them.
 #include <grpo/reward/completion.hpp>
 
 #include <cstdint>
@@ -53,9 +55,17 @@ struct is_ascii {
   bool operator()(char32_t cp) const noexcept { return cp < 0x80; }
 };
 
-template <class TargetClass = is_ascii>
+/// The default counted class: every code point but whitespace.
+struct is_not_whitespace {
+  bool operator()(char32_t cp) const noexcept {
+    return cp != U' ' && cp != U'\t' && cp != U'\n' && cp != U'\r';
+  }
+};
+
+template <class TargetClass = is_ascii, class CountedClass = is_not_whitespace>
 struct language_consistency {
   TargetClass in_target{};
+  CountedClass counted{};
 
   double operator()(const completion& c) const {
     const auto thought = think_block(c.text);
@@ -63,7 +73,7 @@ struct language_consistency {
     std::int64_t total = 0, in_class = 0;
     for (std::size_t i = 0; i < thought->size();) {
       const char32_t cp = next_code_point(*thought, i);
-      if (cp == U' ' || cp == U'\t' || cp == U'\n' || cp == U'\r') continue;
+      if (!counted(cp)) continue;
       ++total;
       in_class += in_target(cp) ? 1 : 0;
     }

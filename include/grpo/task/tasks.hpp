@@ -5,5 +5,6 @@
 #include <grpo/task/expression.hpp>
 #include <grpo/task/problem.hpp>
 #include <grpo/task/random.hpp>
+#include <grpo/task/script.hpp>
 #include <grpo/task/template.hpp>
 #include <grpo/task/tokenizer.hpp>

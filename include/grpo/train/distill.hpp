@@ -5,8 +5,10 @@
 //                           same completion tokens, the student follows the divergence's
 //                           gradient;
 //   on_policy_distill_step  the student samples the completions first (GKD's on-policy data,
-//                           Agarwal et al. 2024, arXiv:2306.13649; TRL's GKDTrainer draws such a
-//                           batch with probability λ, `lmbda`), then the same step.
+//                           Agarwal et al. 2024, arXiv:2306.13649), then the same step;
+//   gkd_step                GKD's mixture: with probability λ the on-policy step on the batch's
+//                           prompts, else the teacher-forced step on the batch as given (TRL's
+//                           GKDTrainer.training_step draws the same coin, `lmbda`).
 // Both need the logits of the completion positions from each model: the concept
 // `logit_policy` (model::transformer provides `logits` and `backward_logits`).
 #include <grpo/core/error.hpp>
@@ -16,6 +18,7 @@
 #include <grpo/optim/clip.hpp>
 
 #include <concepts>
+#include <random>
 #include <span>
 #include <vector>
 
@@ -83,6 +86,26 @@ status on_policy_distill_step(Student& student, Teacher& teacher, std::span<cons
   model::rollout r;
   GRPO_TRY(student.sample(prompts, group_size, sampling, rng, r));
   return distill_step(student, teacher, r.batch, d, opt, lr, max_grad_norm, out);
+}
+
+/// GKD's mixed step: with probability `lambda` (one uniform draw from `rng`) the student samples
+/// `group_size` completions for each prompt of `b` and learns on them; otherwise it learns on `b`
+/// as given. `on_policy`, when not null, says which was taken.
+template <class Student, logit_policy Teacher>
+  requires logit_policy<Student> && model::sampling_policy<Student>
+status gkd_step(Student& student, Teacher& teacher, const model::sequence_batch& b, double lambda, index_t group_size,
+                const model::sampler_config& sampling, model::rng_type& rng, const distill::divergence& d,
+                optim::adamw& opt, double lr, double max_grad_norm, distill_step_result& out, bool* on_policy = nullptr) {
+  if (!(lambda >= 0.0 && lambda <= 1.0))
+    return {errc::bad_config, "lambda", -1, "need 0 <= lambda <= 1, got " + std::to_string(lambda)};
+  const bool sample = std::uniform_real_distribution<double>(0.0, 1.0)(rng) < lambda;
+  if (on_policy) *on_policy = sample;
+  if (!sample) return distill_step(student, teacher, b, d, opt, lr, max_grad_norm, out);
+  std::vector<std::vector<model::token_t>> prompts(static_cast<std::size_t>(b.size()));
+  for (index_t i = 0; i < b.size(); ++i)
+    prompts[static_cast<std::size_t>(i)].assign(b.sequence(i), b.sequence(i) + b.prompt_length(i));
+  return on_policy_distill_step(student, teacher, std::span<const std::vector<model::token_t>>(prompts), group_size,
+                                sampling, rng, d, opt, lr, max_grad_norm, out);
 }
 
 }  // namespace grpo::train

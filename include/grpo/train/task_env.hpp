@@ -12,6 +12,9 @@
 //   cons@k      majority vote over the k extracted answers (tie rule: grpo/eval/metrics.hpp)
 //   greedy      accuracy of the greedy completion
 //   format      share of sampled (and of greedy) completions with the strict R1 format
+//   language    mean language consistency of the samples, and the share that is readable
+//               (strict format and consistency 1), when eval_config::language is set
+//   pass@k      for each k of eval_config::pass_at_k_curve (k ≤ the samples per problem)
 #include <grpo/core/error.hpp>
 #include <grpo/eval/answer.hpp>
 #include <grpo/eval/metrics.hpp>
@@ -26,6 +29,8 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cmath>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -133,6 +138,10 @@ struct eval_config {
   index_t prompts_per_chunk = 32;
   std::uint64_t seed = 20250122;  // the evaluation's own RNG: evaluating never moves the run's
   index_t examples = 4;           // sampled completions kept as text for display
+  /// A language-consistency reward (grpo/reward/language.hpp) to average over the samples;
+  /// empty = not measured (the results are NaN).
+  std::function<double(const reward::completion&)> language;
+  std::vector<index_t> pass_at_k_curve;  // the k of eval_result::pass_at_k_curve (each ≤ k)
 };
 
 struct eval_result {
@@ -148,6 +157,9 @@ struct eval_result {
   double greedy_format_rate = 0;
   double mean_length = 0;      // tokens per sampled completion
   double reflective_words = 0; // per sampled completion
+  double language_consistency = std::nan("");  // mean over the samples (eval_config::language)
+  double readable_rate = std::nan("");         // samples with the strict format and consistency 1
+  std::vector<double> pass_at_k_curve;         // unbiased pass@k for each eval_config::pass_at_k_curve
   std::vector<std::string> examples;  // prompt + first sampled completion of the first problems
 };
 
@@ -156,6 +168,11 @@ status evaluate_policy(P& policy, const Env& env, const std::vector<task::proble
                        const eval_config& cfg, eval_result& out) {
   if (problems.empty()) return {errc::shape_mismatch, "problems", -1, "no problems to evaluate"};
   if (cfg.k < 1) return {errc::bad_config, "k", -1, "need k >= 1"};
+  for (std::size_t i = 0; i < cfg.pass_at_k_curve.size(); ++i)
+    if (cfg.pass_at_k_curve[i] < 1 || cfg.pass_at_k_curve[i] > cfg.k)
+      return {errc::bad_config, "pass_at_k_curve", static_cast<index_t>(i),
+              "k = " + std::to_string(cfg.pass_at_k_curve[i]) + " outside [1, " + std::to_string(cfg.k) +
+                  "] (the samples per problem)"};
   model::rng_type rng(cfg.seed);
   const reward::accuracy acc;
   const reward::accuracy acc_any{eval::extraction::last_number};
@@ -164,7 +181,7 @@ status evaluate_policy(P& policy, const Env& env, const std::vector<task::proble
   std::vector<std::uint8_t> correct, correct_any;
   std::vector<std::optional<std::string>> answers;
   std::vector<std::string> examples;
-  double fmt_sum = 0, len_sum = 0, refl_sum = 0, greedy_right = 0, greedy_fmt = 0;
+  double fmt_sum = 0, len_sum = 0, refl_sum = 0, greedy_right = 0, greedy_fmt = 0, lang_sum = 0, readable = 0;
   model::rollout r;
   prompt_list prompts;
   for (index_t p0 = 0; p0 < Pn; p0 += chunk) {
@@ -198,6 +215,11 @@ status evaluate_policy(P& policy, const Env& env, const std::vector<task::proble
           fmt_sum += f;
           len_sum += static_cast<double>(r.batch.completion_length(i));
           refl_sum += static_cast<double>(count_reflective_words(text, env.reflective_words));
+          if (cfg.language) {
+            const double l = cfg.language(c);
+            lang_sum += l;
+            readable += (f && l == 1.0) ? 1 : 0;
+          }
         } else {
           greedy_right += ok;
           greedy_fmt += f;
@@ -217,6 +239,15 @@ status evaluate_policy(P& policy, const Env& env, const std::vector<task::proble
   e.format_rate = fmt_sum / ns;
   e.mean_length = len_sum / ns;
   e.reflective_words = refl_sum / ns;
+  if (cfg.language) {
+    e.language_consistency = lang_sum / ns;
+    e.readable_rate = readable / ns;
+  }
+  for (const index_t k : cfg.pass_at_k_curve) {
+    double v = 0;
+    GRPO_TRY(eval::mean_pass_at_k(correct, layout, k, v));
+    e.pass_at_k_curve.push_back(v);
+  }
   e.greedy_accuracy = cfg.greedy ? greedy_right / static_cast<double>(Pn) : std::nan("");
   e.greedy_format_rate = cfg.greedy ? greedy_fmt / static_cast<double>(Pn) : std::nan("");
   e.examples = std::move(examples);
