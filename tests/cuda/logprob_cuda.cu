@@ -1,11 +1,14 @@
-// CUDA selective log-softmax and fused-linear log-prob: every kernel against the float64 CPU
-// reference (tests/logprob/reference.hpp) on fresh random inputs, outputs poisoned with NaN
-// before each call; then timings with CUDA events at sizes several times the L2, printed against
+// CUDA selective log-softmax, fused-linear log-prob and the distillation losses from logits: every
+// kernel against the float64 CPU reference (tests/logprob/reference.hpp, tests/distill/reference.hpp)
+// on fresh random inputs, outputs poisoned with NaN before each call; then timings with CUDA events at sizes several times the L2, printed against
 // a device-to-device copy bandwidth and a cuBLAS bf16 GEMM rate measured in the same run.
 // Exit 77 when no GPU is present (CTest: skipped). `logprob_cuda --no-timing` runs the checks only.
+#include "distill/reference.hpp"
 #include "logprob/reference.hpp"
 
 #include "cuda/support.cuh"
+#include <grpo/distill/logits.cuh>
+#include <grpo/distill/logits.hpp>
 #include <grpo/logprob/fused_linear.cuh>
 #include <grpo/logprob/selective_log_softmax.cuh>
 
@@ -167,6 +170,87 @@ void check_log_softmax_errors() {
   const auto no_ws = grpo::logprob::cuda_selective_log_softmax_forward(dz.p, {4, 10}, dy.p, 1.0f, dlogp.p, nullptr,
                                                                        nullptr, nullptr, nullptr);
   expect(no_ws.kind() == grpo::errc::null_pointer && no_ws.input() == "workspace", "missing workspace rejected");
+}
+
+// Distillation from logits: the loss of every row against the float64 reference's divergence, the
+// gradient against the CPU path in double (itself checked by finite differences of the reference in
+// tests/distill/), masked rows zero.
+template <class T>
+void check_distill(index_t n, index_t vocab, double beta, double tau, std::uint64_t seed) {
+  std::mt19937_64 rng(seed);
+  std::normal_distribution<double> normal(0.0, 2.0);
+  std::vector<T> s(static_cast<std::size_t>(n * vocab)), t(s.size());
+  std::vector<std::uint8_t> mask(static_cast<std::size_t>(n), 1);
+  for (auto& x : s) x = host_from<T>(static_cast<float>(normal(rng)));
+  for (auto& x : t) x = host_from<T>(static_cast<float>(normal(rng)));
+  mask[1 % n] = 0;
+  dbuf<T> ds(s.size()), dt(t.size()), dg(s.size());
+  dbuf<float> dloss(static_cast<std::size_t>(n));
+  dbuf<std::uint8_t> dmask(mask.size());
+  dbuf<unsigned char> ws(grpo::distill::cuda_distill_workspace_bytes());
+  ds.upload(s);
+  dt.upload(t);
+  dmask.upload(mask);
+  dg.poison();
+  dloss.poison();
+  const grpo::distill::divergence d{beta, tau, 0};
+  const float scale = 0.25f;
+  require(grpo::distill::cuda_token_losses(d, ds.p, dt.p, {n, vocab}, dmask.p, dloss.p, dg.p, scale, ws.p, nullptr),
+          "cuda_token_losses");
+  const auto loss = dloss.download();
+  const auto g = dg.download();
+  // the CPU path in double on the same (rounded) logits
+  std::vector<double> sd(s.size()), td(t.size()), lc(static_cast<std::size_t>(n)), gc(s.size());
+  for (std::size_t i = 0; i < s.size(); ++i) sd[i] = host_f(s[i]), td[i] = host_f(t[i]);
+  std::vector<double> w(static_cast<std::size_t>(n), scale);
+  require(grpo::distill::token_losses(d, sd.data(), td.data(), {n, vocab}, mask.data(), lc.data(), gc.data(), w.data()),
+          "token_losses");
+  double worst_loss = 0, worst_grad = 0;
+  for (index_t r = 0; r < n; ++r) {
+    const std::vector<double> a(sd.begin() + r * vocab, sd.begin() + (r + 1) * vocab);
+    const std::vector<double> b(td.begin() + r * vocab, td.begin() + (r + 1) * vocab);
+    const double want = mask[static_cast<std::size_t>(r)] ? grpo_test::divergence({beta, tau, 0}, a, b) : 0.0;
+    worst_loss = std::max(worst_loss, std::abs(loss[static_cast<std::size_t>(r)] - want) / (1e-6 + std::abs(want)));
+    for (index_t j = 0; j < vocab; ++j) {
+      const std::size_t k = static_cast<std::size_t>(r * vocab + j);
+      worst_grad = std::max(worst_grad, std::abs(host_f(g[k]) - gc[k]));
+    }
+  }
+  const double gscale = std::is_same_v<T, float> ? 1.0 : 4e-3 * scale / tau;  // bf16 gradient: 8 bits of mantissa
+  char what[160];
+  std::snprintf(what, sizeof what, "distill %s N=%ld V=%ld beta=%.2f tau=%.2f: loss rel err %.2e, grad abs err %.2e",
+                std::is_same_v<T, float> ? "fp32" : "bf16", static_cast<long>(n), static_cast<long>(vocab), beta, tau,
+                worst_loss, worst_grad);
+  expect(worst_loss < 2e-4 && worst_grad < std::max(2e-6, gscale), what);
+}
+
+void check_distill_errors() {
+  std::vector<float> s(40, 0.0f), t(40, 0.0f);
+  dbuf<float> ds(40), dt(40), dg(40), dloss(4);
+  dbuf<unsigned char> ws(grpo::distill::cuda_distill_workspace_bytes());
+  auto run = [&](const grpo::distill::divergence& d) {
+    ds.upload(s);
+    dt.upload(t);
+    return grpo::distill::cuda_token_losses(d, ds.p, dt.p, {4, 10}, nullptr, dloss.p, dg.p, 1.0f, ws.p, nullptr);
+  };
+  s[25] = NAN;
+  const auto nan_student = run(grpo::distill::forward_kl());
+  expect(nan_student.input() == "student_logits" && nan_student.index() == 2, "a NaN student logit names its row: " + nan_student.message());
+  s[25] = 0.0f;
+  t[31] = INFINITY;
+  const auto inf_teacher = run(grpo::distill::jsd(0.5));
+  expect(inf_teacher.input() == "teacher_logits" && inf_teacher.index() == 3, "+inf teacher logit names its row: " + inf_teacher.message());
+  t[31] = 0.0f;
+  s[12] = -INFINITY;  // the teacher puts mass where the student has none: forward KL is infinite
+  const auto infinite = run(grpo::distill::forward_kl());
+  expect(infinite.input() == "loss" && infinite.index() == 1, "an infinite forward KL names its row: " + infinite.message());
+  const auto finite_jsd = run(grpo::distill::jsd(0.5));  // the mixture keeps JSD finite
+  expect(finite_jsd.ok(), "JSD with a -inf student logit is finite: " + finite_jsd.message());
+  const auto top_k = run(grpo::distill::top_k(grpo::distill::forward_kl(), 3));
+  expect(top_k.kind() == grpo::errc::bad_config && top_k.input() == "top_k", "top-k refused on the device");
+  const auto no_ws = grpo::distill::cuda_token_losses(grpo::distill::forward_kl(), ds.p, dt.p, {4, 10}, nullptr, dloss.p,
+                                                      static_cast<float*>(nullptr), 1.0f, nullptr, nullptr);
+  expect(no_ws.input() == "workspace", "missing workspace rejected");
 }
 
 void check_fused_linear(index_t n, index_t h, index_t v, index_t tc, index_t vc, float tau, bool entropy_grad,
@@ -452,6 +536,13 @@ int main(int argc, char** argv) {
   check_fused_linear(33, 128, 515, 7, 129, 1.0f, true, handle);
   check_fused_linear_loss<given_gradient>(45, 96, 777, 16, 1.0f, false, handle);
   check_fused_linear_loss<ratio_like_gradient>(40, 64, 1001, 40, 0.8f, true, handle);
+  for (const double beta : {0.0, 0.1, 0.5, 1.0}) {
+    check_distill<float>(17, 1001, beta, 1.0, 10 + static_cast<std::uint64_t>(beta * 10));
+    check_distill<float>(5, 4099, beta, 0.7, 20 + static_cast<std::uint64_t>(beta * 10));
+    check_distill<bf16>(9, 777, beta, 1.3, 30 + static_cast<std::uint64_t>(beta * 10));
+  }
+  check_distill<float>(3, 262147, 0.5, 1.0, 40);  // V > 2^18
+  check_distill_errors();
   std::printf("checks: %s (%d failures)\n", failures == 0 ? "all passed" : "FAILED", failures);
   if (timing && failures == 0) timings(handle);
   cublasDestroy(handle);
