@@ -153,41 +153,22 @@ std::string document(const config& cfg, const world& w, const task::problem& p, 
   return p.prompt + "\n" + trace + "\n" + p.reference;
 }
 
-std::vector<optim::decay_exclusion> no_decay_blocks(const model_t& m) {
-  std::vector<optim::decay_exclusion> out;
-  for (const auto& b : m.blocks())
-    if (!b.decay) out.push_back({b.offset, b.size()});
-  return out;
-}
-
 status pretrain(const config& cfg, const world& w, model_t& m, std::uint64_t seed, flops_meter& fl) {
-  optim::adamw opt({3e-3, 0.9, 0.99, 1e-8, 0.01});
-  opt.exclude_from_decay(no_decay_blocks(m));
-  const optim::lr_schedule sch{3e-3, std::min<index_t>(20, cfg.pretrain_steps), cfg.pretrain_steps,
-                               optim::decay_kind::cosine, 0.1};
   task::splitmix64 rng(task::mix64(seed));
-  train::progress_bar bar("pretrain", cfg.pretrain_steps, true);
-  train::lm_batch batch;
-  std::vector<model::token_t> doc;
-  for (index_t s = 0; s < cfg.pretrain_steps; ++s) {
-    batch.clear();
-    for (index_t d = 0; d < cfg.pretrain_batch; ++d) {
-      task::problem p;
-      task::splitmix64 pr(rng.next());
-      GRPO_TRY(task::generate(w.add, pr, task::split::train, p));
-      doc.clear();
-      GRPO_TRY(w.tok.encode(document(cfg, w, p, rng), doc));
-      doc.push_back(task::eos_token);
-      if (static_cast<index_t>(doc.size()) > cfg.context) doc.resize(static_cast<std::size_t>(cfg.context));
-      batch.add(doc, 1);
-    }
-    train::lm_step_result r;
-    GRPO_TRY(train::lm_step(m, batch, opt, sch(s), 1.0, r));
-    fl.forward_backward(batch_tokens(batch.batch));
-    char extra[48];
-    std::snprintf(extra, sizeof extra, "loss %.3f", r.loss);
-    bar.update(s + 1, extra);
-  }
+  train::pretrain_config pc;
+  pc.steps = cfg.pretrain_steps;
+  pc.batch = cfg.pretrain_batch;
+  pc.context = cfg.context;
+  double tokens = 0;
+  GRPO_TRY(train::pretrain(m, pc, [&](std::vector<model::token_t>& doc) -> status {
+    task::problem p;
+    task::splitmix64 pr(rng.next());
+    GRPO_TRY(task::generate(w.add, pr, task::split::train, p));
+    GRPO_TRY(w.tok.encode(document(cfg, w, p, rng), doc));
+    doc.push_back(task::eos_token);
+    return {};
+  }, train::no_decay_ranges(m), &tokens));
+  fl.forward_backward(tokens);
   return {};
 }
 
@@ -217,7 +198,7 @@ status grpo_stage(const config& cfg, const world& w, model_t& m, Env& env, index
   auto objective = with(presets::trl::grpo(), kl::k3{});
   objective.beta = 0.001;
   train::trainer tr(m, env, group_normalized{}, objective, g);
-  tr.exclude_from_decay(no_decay_blocks(m));
+  tr.exclude_from_decay(train::no_decay_ranges(m));
   train::run_options ro;
   ro.title = name + " (GRPO)";
   ro.metrics_path = fs::path(cfg.out) / (name + ".csv");
@@ -284,7 +265,7 @@ status sft_stage(const config& cfg, model_t& m, std::span<const train::sft_examp
 status distill_stage(const config& cfg, model_t& student, model_t& teacher, std::span<const train::sft_example> data,
                      index_t steps, flops_meter& fl, flops_meter& teacher_fl) {
   optim::adamw opt({1e-3, 0.9, 0.99, 1e-8, 0.01});
-  opt.exclude_from_decay(no_decay_blocks(student));
+  opt.exclude_from_decay(train::no_decay_ranges(student));
   const optim::lr_schedule sch{1e-3, 0, steps, optim::decay_kind::cosine, 0.1};
   const index_t B = 16, per_epoch = static_cast<index_t>(data.size()) / B;  // full batches, as sft_stage
   if (per_epoch == 0) return {errc::shape_mismatch, "traces", -1, "fewer traces than one batch of 16"};

@@ -61,7 +61,7 @@ TEST_CASE("trainer records carry every documented metric", "[train][metrics]") {
   for (const char* name : {"step", "reward_mean", "reward_std", "reward_bandit_mean", "reward_bandit_std",
                            "completion_length", "truncated_fraction", "reflective_words", "zero_std_fraction",
                            "lr", "loss", "kl", "clip_fraction_low", "clip_fraction_high", "entropy",
-                           "ratio_mean", "grad_norm", "seconds"}) {
+                           "ratio_mean", "grad_norm", "sampler_logp_gap", "sampler_logp_gap_max", "seconds"}) {
     INFO(name);
     CHECK(rows[0].has(name));
     CHECK(std::isfinite(rows[0].get(name)));

@@ -148,6 +148,28 @@ struct demo_summary {
   }
 };
 
+/// The demo's transformer for a vocabulary of `vocab` ids.
+inline model::transformer_config demo_model_config(const demo_config& cfg, index_t vocab) {
+  model::transformer_config mc;
+  mc.vocab_size = vocab;
+  mc.context = cfg.context;
+  mc.d_model = cfg.d_model;
+  mc.n_layers = cfg.n_layers;
+  mc.n_heads = cfg.n_heads;
+  mc.seed = cfg.seed;
+  return mc;
+}
+
+/// One document of the demo's pre-training corpus for problem `p`: in the R1 format
+/// (cfg.tagged_fraction of them), a chat turn without tags (cfg.chat_fraction) or plain text.
+inline std::string demo_document(const demo_config& cfg, const task::prompt_template& tmpl, const task::problem& p,
+                                 task::splitmix64& rng) {
+  const double u = rng.uniform();
+  if (u < cfg.tagged_fraction) return tmpl.render(p.prompt) + task::r1_solution(p);
+  if (u < cfg.tagged_fraction + cfg.chat_fraction) return tmpl.render(p.prompt) + " " + task::raw_solution(p);
+  return p.prompt + "\n" + task::raw_solution(p);
+}
+
 namespace detail {
 inline double seconds_since(std::chrono::steady_clock::time_point t) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
@@ -173,18 +195,10 @@ inline status run_demo(const demo_config& cfg, demo_summary& out,
   add.max_digits = cfg.max_digits;
   GRPO_TRY(add.validate());
   const auto tok = task::tokenizer::compact();
-  model::transformer_config mc;
-  mc.vocab_size = tok.vocab_size();
-  mc.context = cfg.context;
-  mc.d_model = cfg.d_model;
-  mc.n_layers = cfg.n_layers;
-  mc.n_heads = cfg.n_heads;
-  mc.seed = cfg.seed;
+  const model::transformer_config mc = demo_model_config(cfg, tok.vocab_size());
   GRPO_TRY(model::validate(mc));
   model::transformer<float> policy(mc);
-  std::vector<optim::decay_exclusion> no_decay;
-  for (const auto& b : policy.blocks())
-    if (!b.decay) no_decay.push_back({b.offset, b.size()});
+  const auto no_decay = no_decay_ranges(policy);
 
   auto rewards = reward::combine(hana::make_pair(BOOST_HANA_STRING("accuracy"), reward::accuracy{}),
                                  hana::make_pair(BOOST_HANA_STRING("format"), reward::strict_format{}));
@@ -193,40 +207,21 @@ inline status run_demo(const demo_config& cfg, demo_summary& out,
   // ---- 1. pre-training on raw task text -----------------------------------------------------
   const auto t_pre = std::chrono::steady_clock::now();
   {
-    optim::adamw opt({cfg.pretrain_lr, 0.9, 0.99, 1e-8, 0.01});
-    opt.exclude_from_decay(no_decay);
-    optim::lr_schedule sch{cfg.pretrain_lr, std::min<index_t>(20, cfg.pretrain_steps), cfg.pretrain_steps,
-                           optim::decay_kind::cosine, 0.1};
     task::splitmix64 rng(task::mix64(cfg.seed ^ 0x9E37ull));
-    progress_bar bar("pretrain", cfg.pretrain_steps, cfg.progress);
-    lm_batch batch;
-    std::vector<token_t> doc;
-    lm_step_result res;
-    for (index_t s = 0; s < cfg.pretrain_steps; ++s) {
-      batch.clear();
-      for (index_t d = 0; d < cfg.pretrain_batch; ++d) {
-        task::problem p;
-        task::splitmix64 pr(rng.next());
-        GRPO_TRY(task::generate(add, pr, task::split::train, p));
-        const double u = rng.uniform();
-        std::string text;
-        if (u < cfg.tagged_fraction)
-          text = env.prompt_template().render(p.prompt) + task::r1_solution(p);
-        else if (u < cfg.tagged_fraction + cfg.chat_fraction)
-          text = env.prompt_template().render(p.prompt) + " " + task::raw_solution(p);
-        else
-          text = p.prompt + "\n" + task::raw_solution(p);
-        doc.clear();
-        GRPO_TRY(tok.encode(text, doc));
-        doc.push_back(task::eos_token);
-        if (static_cast<index_t>(doc.size()) > mc.context) doc.resize(static_cast<std::size_t>(mc.context));
-        batch.add(doc, 1);
-      }
-      GRPO_TRY(lm_step(policy, batch, opt, sch(s), 1.0, res));
-      char extra[64];
-      std::snprintf(extra, sizeof extra, "loss %.3f", res.loss);
-      bar.update(s + 1, extra);
-    }
+    pretrain_config pc;
+    pc.steps = cfg.pretrain_steps;
+    pc.batch = cfg.pretrain_batch;
+    pc.context = mc.context;
+    pc.lr = cfg.pretrain_lr;
+    pc.progress = cfg.progress;
+    GRPO_TRY(pretrain(policy, pc, [&](std::vector<token_t>& doc) -> status {
+      task::problem p;
+      task::splitmix64 pr(rng.next());
+      GRPO_TRY(task::generate(add, pr, task::split::train, p));
+      GRPO_TRY(tok.encode(demo_document(cfg, env.prompt_template(), p, rng), doc));
+      doc.push_back(task::eos_token);
+      return {};
+    }, no_decay));
   }
   out.pretrain_seconds = detail::seconds_since(t_pre);
 

@@ -29,6 +29,18 @@
 // The environment (concept `environment` below) draws prompts and scores completions; the
 // trainer owns the one RNG of the run (prompt draws and sampling), so a checkpoint of
 // (parameters, optimiser, RNG, step, reference) resumes the run bit for bit.
+//
+// External rollouts. A separate inference engine can sample instead of the policy:
+//   prompt_list prompts;  GRPO_TRY(tr.draw_prompts(prompts));     // the environment's prompts
+//   external_rollout r = engine(prompts, G);                       // ids + the engine's log-probs
+//   GRPO_TRY(tr.step(r, metrics));
+// The trainer scores the completions with the environment, recomputes the old log-probs with the
+// policy (the engine's may differ: another kernel, quantised or stale weights) and hands the
+// engine's log-probs to the objective as the sampler's, so `correction::sampler_mismatch` (TRL's
+// vLLM importance sampling, verl's rollout IS) and `off_policy_mask` see the real mismatch. The
+// step reports it: sampler_logp_gap (mean over completion tokens of old − sampler) and
+// sampler_logp_gap_max (the largest |old − sampler|). With the policy's own rollouts the sampler
+// is the policy and both are 0.
 #include <grpo/advantage/compute.hpp>
 #include <grpo/core/error.hpp>
 #include <grpo/core/groups.hpp>
@@ -121,6 +133,18 @@ struct step_report {
   index_t groups_kept = 0, sampling_rounds = 0;
 };
 
+/// Rollouts sampled elsewhere for the prompts of `trainer::draw_prompts`: `batch` holds G
+/// consecutive sequences (prompt + completion) per prompt, in the order of the prompts;
+/// `sampler_logp` the sampler's log-prob of every completion token, sequence after sequence (or
+/// empty: no sampler log-probs, the policy's own are used); `finished` 1 where the completion
+/// ended with the stop token, 0 where it was cut off.
+struct external_rollout {
+  model::sequence_batch batch;
+  index_t group_size = 0;
+  std::vector<float> sampler_logp;
+  std::vector<std::uint8_t> finished;
+};
+
 template <model::policy Policy, environment Env, advantage_estimator Estimator, class Objective,
           class Exec = exec::parallel>
   requires is_objective<Objective>
@@ -175,23 +199,13 @@ class trainer {
   /// One GRPO step; fills `m` with the step's metrics (see the list in docs/trainer.md).
   status step(metrics_record& m, step_report* report = nullptr) {
     const auto t0 = std::chrono::steady_clock::now();
-    m = metrics_record{};
-    if (cfg_.decay == optim::decay_kind::cosine && cfg_.total_steps == 0 && run_length_ == 0)
-      return {errc::bad_config, "total_steps", -1,
-              "a cosine decay needs total_steps or set_run_length (run() sets it)"};
     step_report rep;
-    rep.step = step_;
+    GRPO_TRY(begin_step(m, rep));
     const index_t P = cfg_.prompts_per_step, G = cfg_.group_size;
-
-    // ---- reference refresh (before this step's reference log-probs) ----------------------
-    if constexpr (Objective::has_kl) ref_.maybe_refresh(step_, policy_);
 
     // ---- rollout, with dynamic sampling ---------------------------------------------------
     detail::rollout_builder kept;
-    std::vector<double> all_total, all_len, all_refl, all_trunc;  // over every sample drawn
-    std::vector<std::vector<double>> all_cols;
-    std::vector<std::string> names;
-    index_t groups_seen = 0, zero_std_seen = 0;
+    sample_log log;
     for (index_t round = 0;; ++round) {
       const index_t need = cfg_.dynamic_sampling ? P - kept.size() / G : P;
       GRPO_TRY(env_.draw_prompts(need, rng_, prompts_));
@@ -199,82 +213,76 @@ class trainer {
         return {errc::shape_mismatch, "environment.draw_prompts", static_cast<index_t>(prompts_.size()),
                 "asked for " + std::to_string(need) + " prompts"};
       GRPO_TRY(policy_.sample(std::span<const std::vector<token_t>>(prompts_), G, cfg_.sampling, rng_, sampled_));
-      GRPO_TRY(env_.score(sampled_, table_, reflective_));
-      if (table_.num_completions != sampled_.size())
-        return {errc::shape_mismatch, "environment.score", table_.num_completions,
-                "the reward table must have one row per completion"};
-      names = table_.names;
-      all_cols.resize(names.size());
-      for (index_t i = 0; i < sampled_.size(); ++i) {
-        all_total.push_back(table_.total[static_cast<std::size_t>(i)]);
-        for (index_t k = 0; k < table_.num_rewards(); ++k) all_cols[static_cast<std::size_t>(k)].push_back(table_.at(i, k));
-        all_len.push_back(static_cast<double>(sampled_.batch.completion_length(i)));
-        all_trunc.push_back(sampled_.finished[static_cast<std::size_t>(i)] ? 0.0 : 1.0);
-        all_refl.push_back(reflective_.empty() ? 0.0 : reflective_[static_cast<std::size_t>(i)]);
-      }
-      for (index_t g = 0; g < need; ++g) {
-        bool all_equal = true;
-        for (index_t i = g * G + 1; i < (g + 1) * G; ++i)
-          all_equal = all_equal && table_.total[static_cast<std::size_t>(i)] == table_.total[static_cast<std::size_t>(g * G)];
-        ++groups_seen;
-        zero_std_seen += all_equal;
-        if (!cfg_.dynamic_sampling || !all_equal) kept.add_group(sampled_, g, table_, reflective_);
-      }
+      GRPO_TRY(score_sampled(log));
+      for (index_t g = 0; g < need; ++g)
+        if (!cfg_.dynamic_sampling || !log.last_zero_std[static_cast<std::size_t>(g)])
+          kept.add_group(sampled_, g, table_, reflective_);
       rep.sampling_rounds = round + 1;
       if (!cfg_.dynamic_sampling || kept.size() >= P * G || round >= cfg_.max_resample_rounds) break;
     }
     rep.groups_kept = kept.size() / G;
+    sampler_given_ = false;
+    return finish_step(kept, log, m, rep, t0, report, 0.0, 0.0);  // the policy is the sampler
+  }
 
-    // ---- metrics of what was sampled --------------------------------------------------------
-    auto mean_std = [](const std::vector<double>& v) {
-      double s = 0, ss = 0;
-      for (double x : v) s += x;
-      const double mu = v.empty() ? 0 : s / static_cast<double>(v.size());
-      for (double x : v) ss += (x - mu) * (x - mu);
-      return std::pair<double, double>{mu, v.empty() ? 0 : std::sqrt(ss / static_cast<double>(v.size()))};
-    };
-    m.set("step", static_cast<double>(step_ + 1));
-    const auto [rm, rs] = mean_std(all_total);
-    m.set("reward_mean", rm);
-    m.set("reward_std", rs);
-    for (std::size_t k = 0; k < names.size(); ++k) {
-      const auto [cm, cs] = mean_std(all_cols[k]);
-      m.set("reward_" + names[k] + "_mean", cm);
-      m.set("reward_" + names[k] + "_std", cs);
-    }
-    for (std::size_t k = 0; k < names.size(); ++k)
-      if (names[k] == "accuracy") m.set("accuracy", mean_std(all_cols[k]).first);
-    m.set("completion_length", mean_std(all_len).first);
-    m.set("truncated_fraction", mean_std(all_trunc).first);
-    m.set("reflective_words", mean_std(all_refl).first);
-    m.set("zero_std_fraction", groups_seen > 0 ? static_cast<double>(zero_std_seen) / static_cast<double>(groups_seen) : 0.0);
-    m.set("groups_kept", static_cast<double>(rep.groups_kept));
-    m.set("sampling_rounds", static_cast<double>(rep.sampling_rounds));
-    const double lr = schedule(run_length_)(step_);
-    m.set("lr", lr);
-
-    double loss = 0, kl = 0, clip_lo = 0, clip_hi = 0, entropy = 0, ratio = 0, tokens = 0, gnorm = 0;
-    if (kept.size() >= G) {
-      // keep at most P groups (the last round may overshoot)
-      kept_total_ = kept.rewards;
-      kept.build(G, rollout_);
-      if (rollout_.num_prompts() > P) truncate_rollout(P * G);
-      GRPO_TRY(update(lr, loss, kl, clip_lo, clip_hi, entropy, ratio, tokens, gnorm));
-      rep.updated = true;
-    }
-    m.set("loss", loss);
-    m.set("kl", kl);
-    m.set("clip_fraction_low", clip_lo);
-    m.set("clip_fraction_high", clip_hi);
-    m.set("entropy", entropy);
-    m.set("ratio_mean", ratio);
-    m.set("grad_norm", gnorm);
-    m.set("updated", rep.updated ? 1.0 : 0.0);
-    ++step_;
-    if (cfg_.checkpoint_every > 0 && step_ % cfg_.checkpoint_every == 0) GRPO_TRY(save(cfg_.checkpoint_path));
-    m.set("seconds", std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
-    if (report) *report = rep;
+  /// Draws the next step's prompts from the environment (the trainer's RNG) for an external
+  /// sampler; `step(external_rollout, ...)` then trains on that sampler's completions.
+  status draw_prompts(prompt_list& out) {
+    GRPO_TRY(env_.draw_prompts(cfg_.prompts_per_step, rng_, prompts_));
+    if (static_cast<index_t>(prompts_.size()) != cfg_.prompts_per_step)
+      return {errc::shape_mismatch, "environment.draw_prompts", static_cast<index_t>(prompts_.size()),
+              "asked for " + std::to_string(cfg_.prompts_per_step) + " prompts"};
+    drawn_ = true;
+    out = prompts_;
     return {};
+  }
+
+  /// One GRPO step on rollouts sampled elsewhere for the prompts of the last `draw_prompts`
+  /// (see the file comment). Every group is kept: dynamic sampling's refill needs the sampler.
+  status step(const external_rollout& r, metrics_record& m, step_report* report = nullptr) {
+    const auto t0 = std::chrono::steady_clock::now();
+    GRPO_TRY(check_external(r));
+    step_report rep;
+    GRPO_TRY(begin_step(m, rep));
+    drawn_ = false;
+    // the old log-probs: the policy's own, at the loss temperature
+    const index_t N = r.batch.size(), T = std::max<index_t>(1, r.batch.max_completion_length());
+    const S tau = static_cast<S>(cfg_.sampling.temperature);
+    logp_.assign(static_cast<std::size_t>(N * T), S(0));
+    GRPO_TRY(policy_.logprobs(r.batch, tau, std::span<S>(logp_), {}));
+    std::vector<std::vector<float>> lps(static_cast<std::size_t>(N));
+    for (index_t i = 0; i < N; ++i)
+      for (index_t t = 0; t < r.batch.completion_length(i); ++t)
+        lps[static_cast<std::size_t>(i)].push_back(static_cast<float>(logp_[static_cast<std::size_t>(i * T + t)]));
+    sampled_ = {};
+    sampled_.batch = r.batch;
+    sampled_.group_size = r.group_size;
+    sampled_.finished = r.finished;
+    model::finalize_rollout(sampled_, lps);
+    sample_log log;
+    GRPO_TRY(score_sampled(log));
+    detail::rollout_builder kept;
+    for (index_t g = 0; g < N / r.group_size; ++g) kept.add_group(sampled_, g, table_, reflective_);
+    rep.sampling_rounds = 1;
+    rep.groups_kept = N / r.group_size;
+    // the sampler's log-probs on the [N, T] grid, and the gap to the policy's
+    sampler_given_ = !r.sampler_logp.empty();
+    double gap = 0, gap_max = 0, count = 0;
+    if (sampler_given_) {
+      const index_t W = sampled_.width;
+      sampler_lp_.assign(static_cast<std::size_t>(N * W), S(0));
+      std::size_t k = 0;
+      for (index_t i = 0; i < N; ++i)
+        for (index_t t = 0; t < r.batch.completion_length(i); ++t, ++k) {
+          const double sl = r.sampler_logp[k];
+          const double d = static_cast<double>(sampled_.old_logp[static_cast<std::size_t>(i * W + t)]) - sl;
+          sampler_lp_[static_cast<std::size_t>(i * W + t)] = static_cast<S>(sl);
+          gap += d;
+          gap_max = std::max(gap_max, std::abs(d));
+          count += 1;
+        }
+    }
+    return finish_step(kept, log, m, rep, t0, report, count > 0 ? gap / count : 0.0, gap_max);
   }
 
   // ---- checkpoints ---------------------------------------------------------------------------
@@ -321,6 +329,145 @@ class trainer {
   }
 
  private:
+  // what was sampled in one step (every round), for the metrics
+  struct sample_log {
+    std::vector<double> total, len, refl, trunc;
+    std::vector<std::vector<double>> cols;
+    std::vector<std::string> names;
+    std::vector<std::uint8_t> last_zero_std;  // per group of the last round: rewards all equal
+    index_t groups_seen = 0, zero_std_seen = 0;
+  };
+
+  status begin_step(metrics_record& m, step_report& rep) {
+    m = metrics_record{};
+    if (cfg_.decay == optim::decay_kind::cosine && cfg_.total_steps == 0 && run_length_ == 0)
+      return {errc::bad_config, "total_steps", -1,
+              "a cosine decay needs total_steps or set_run_length (run() sets it)"};
+    rep.step = step_;
+    // the reference refresh comes before this step's reference log-probs
+    if constexpr (Objective::has_kl) ref_.maybe_refresh(step_, policy_);
+    return {};
+  }
+
+  /// Scores `sampled_` with the environment and logs it.
+  status score_sampled(sample_log& log) {
+    GRPO_TRY(env_.score(sampled_, table_, reflective_));
+    if (table_.num_completions != sampled_.size())
+      return {errc::shape_mismatch, "environment.score", table_.num_completions,
+              "the reward table must have one row per completion"};
+    log.names = table_.names;
+    log.cols.resize(log.names.size());
+    for (index_t i = 0; i < sampled_.size(); ++i) {
+      log.total.push_back(table_.total[static_cast<std::size_t>(i)]);
+      for (index_t k = 0; k < table_.num_rewards(); ++k) log.cols[static_cast<std::size_t>(k)].push_back(table_.at(i, k));
+      log.len.push_back(static_cast<double>(sampled_.batch.completion_length(i)));
+      log.trunc.push_back(sampled_.finished[static_cast<std::size_t>(i)] ? 0.0 : 1.0);
+      log.refl.push_back(reflective_.empty() ? 0.0 : reflective_[static_cast<std::size_t>(i)]);
+    }
+    const index_t G = sampled_.group_size;
+    log.last_zero_std.assign(static_cast<std::size_t>(sampled_.num_prompts()), 0);
+    for (index_t g = 0; g < sampled_.num_prompts(); ++g) {
+      bool all_equal = true;
+      for (index_t i = g * G + 1; i < (g + 1) * G; ++i)
+        all_equal = all_equal && table_.total[static_cast<std::size_t>(i)] == table_.total[static_cast<std::size_t>(g * G)];
+      ++log.groups_seen;
+      log.zero_std_seen += all_equal;
+      log.last_zero_std[static_cast<std::size_t>(g)] = all_equal;
+    }
+    return {};
+  }
+
+  /// The metrics of what was sampled, the update on what was kept, the step counter.
+  status finish_step(detail::rollout_builder& kept, const sample_log& log, metrics_record& m, step_report& rep,
+                     std::chrono::steady_clock::time_point t0, step_report* report, double sampler_gap,
+                     double sampler_gap_max) {
+    const index_t P = cfg_.prompts_per_step, G = cfg_.group_size;
+    auto mean_std = [](const std::vector<double>& v) {
+      double s = 0, ss = 0;
+      for (double x : v) s += x;
+      const double mu = v.empty() ? 0 : s / static_cast<double>(v.size());
+      for (double x : v) ss += (x - mu) * (x - mu);
+      return std::pair<double, double>{mu, v.empty() ? 0 : std::sqrt(ss / static_cast<double>(v.size()))};
+    };
+    m.set("step", static_cast<double>(step_ + 1));
+    const auto [rm, rs] = mean_std(log.total);
+    m.set("reward_mean", rm);
+    m.set("reward_std", rs);
+    for (std::size_t k = 0; k < log.names.size(); ++k) {
+      const auto [cm, cs] = mean_std(log.cols[k]);
+      m.set("reward_" + log.names[k] + "_mean", cm);
+      m.set("reward_" + log.names[k] + "_std", cs);
+    }
+    for (std::size_t k = 0; k < log.names.size(); ++k)
+      if (log.names[k] == "accuracy") m.set("accuracy", mean_std(log.cols[k]).first);
+    m.set("completion_length", mean_std(log.len).first);
+    m.set("truncated_fraction", mean_std(log.trunc).first);
+    m.set("reflective_words", mean_std(log.refl).first);
+    m.set("zero_std_fraction", log.groups_seen > 0 ? static_cast<double>(log.zero_std_seen) / static_cast<double>(log.groups_seen) : 0.0);
+    m.set("groups_kept", static_cast<double>(rep.groups_kept));
+    m.set("sampling_rounds", static_cast<double>(rep.sampling_rounds));
+    m.set("sampler_logp_gap", sampler_gap);
+    m.set("sampler_logp_gap_max", sampler_gap_max);
+    const double lr = schedule(run_length_)(step_);
+    m.set("lr", lr);
+
+    double loss = 0, kl = 0, clip_lo = 0, clip_hi = 0, entropy = 0, ratio = 0, tokens = 0, gnorm = 0;
+    if (kept.size() >= G) {
+      // keep at most P groups (the last round may overshoot)
+      kept_total_ = kept.rewards;
+      kept.build(G, rollout_);
+      if (rollout_.num_prompts() > P) truncate_rollout(P * G);
+      GRPO_TRY(update(lr, loss, kl, clip_lo, clip_hi, entropy, ratio, tokens, gnorm));
+      rep.updated = true;
+    }
+    m.set("loss", loss);
+    m.set("kl", kl);
+    m.set("clip_fraction_low", clip_lo);
+    m.set("clip_fraction_high", clip_hi);
+    m.set("entropy", entropy);
+    m.set("ratio_mean", ratio);
+    m.set("grad_norm", gnorm);
+    m.set("updated", rep.updated ? 1.0 : 0.0);
+    ++step_;
+    if (cfg_.checkpoint_every > 0 && step_ % cfg_.checkpoint_every == 0) GRPO_TRY(save(cfg_.checkpoint_path));
+    m.set("seconds", std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+    if (report) *report = rep;
+    return {};
+  }
+
+  /// An external rollout answers the last draw: whole groups of G, the drawn prompts in order,
+  /// one finished flag per sequence, one finite log-prob ≤ 0 per completion token (or none).
+  status check_external(const external_rollout& r) const {
+    if (!drawn_) return {errc::bad_config, "external_rollout", -1, "call draw_prompts first: the rollout answers its prompts"};
+    const index_t G = cfg_.group_size, N = r.batch.size(), P = static_cast<index_t>(prompts_.size());
+    if (r.group_size != G)
+      return {errc::bad_group, "external_rollout.group_size", -1,
+              "the trainer's group size is " + std::to_string(G) + ", the rollout's " + std::to_string(r.group_size)};
+    if (N != P * G)
+      return {errc::shape_mismatch, "external_rollout.batch", -1,
+              std::to_string(N) + " sequences for " + std::to_string(P) + " prompts of " + std::to_string(G)};
+    for (index_t i = 0; i < N; ++i) {
+      const auto& want = prompts_[static_cast<std::size_t>(i / G)];
+      const index_t pl = r.batch.prompt_length(i);
+      if (pl != static_cast<index_t>(want.size()) || !std::equal(want.begin(), want.end(), r.batch.sequence(i)))
+        return {errc::shape_mismatch, "external_rollout.batch", i,
+                "sequence " + std::to_string(i) + " does not start with prompt " + std::to_string(i / G) + " of the draw"};
+    }
+    if (static_cast<index_t>(r.finished.size()) != N)
+      return {errc::shape_mismatch, "external_rollout.finished", static_cast<index_t>(r.finished.size()),
+              "one flag per sequence is needed (" + std::to_string(N) + ")"};
+    if (!r.sampler_logp.empty()) {
+      if (static_cast<index_t>(r.sampler_logp.size()) != r.batch.num_completion_tokens())
+        return {errc::shape_mismatch, "external_rollout.sampler_logp", static_cast<index_t>(r.sampler_logp.size()),
+                "one log-prob per completion token is needed (" + std::to_string(r.batch.num_completion_tokens()) + ")"};
+      for (std::size_t k = 0; k < r.sampler_logp.size(); ++k)
+        if (!(r.sampler_logp[k] <= 0.0f) || !std::isfinite(r.sampler_logp[k]))
+          return {errc::non_finite, "external_rollout.sampler_logp", static_cast<index_t>(k),
+                  "a log-prob must be finite and <= 0, got " + std::to_string(r.sampler_logp[k])};
+    }
+    return {};
+  }
+
   Exec make_exec() const {
     if constexpr (std::is_same_v<Exec, exec::parallel>) return exec::parallel{cfg_.threads};
     else return Exec{};
@@ -423,6 +570,8 @@ class trainer {
       else b.advantages = adv_s_.data() + r0;
       b.entropy = ent;
       b.truncated = truncated_.data() + r0;
+      // the sampler's log-probs; with the policy's own rollouts the sampler is the policy
+      b.sampler_logp = (sampler_given_ ? sampler_lp_.data() : old_.data()) + r0 * T;
       return b;
     };
     // global normalisers: the sum of the micro-batches' totals, from the objective's own prepass
@@ -499,7 +648,9 @@ class trainer {
   reward::reward_table table_;
   std::vector<double> reflective_, kept_total_;  // kept_total_: kept rewards [N, K]
   std::vector<float> rewards_, weights_, adv_;  // adv_: [N] or [N, T] (token-level estimators)
-  std::vector<S> adv_s_, old_, ref_lp_, logp_, ent_, dlogp_, dent_;
+  std::vector<S> adv_s_, old_, ref_lp_, logp_, ent_, dlogp_, dent_, sampler_lp_;
+  bool sampler_given_ = false;  // the current rollout came with an external sampler's log-probs
+  bool drawn_ = false;          // draw_prompts was called and not yet answered
   std::vector<std::uint8_t> mask_, truncated_;
   std::vector<std::int32_t> lengths_;
 };
