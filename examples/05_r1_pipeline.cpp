@@ -19,7 +19,7 @@
 //
 // Each stage is evaluated on held-out problems (pass@1 over k samples at temperature 0.6 and
 // top-p 0.95, strict and format-agnostic; cons@k; format rate; language consistency; readable
-// rate; mean length); base, R1-Zero and R1 also get pass@k for k = 1…64. The run ends with one
+// rate; mean length); base, R1-Zero, R1 and the students also get pass@k for k = 1…64. The run ends with one
 // table and a JSON summary (OUT/summary.json); each stage's metrics and curves are in OUT/.
 //
 //   build/examples/05_r1_pipeline [--quick] [--seed N] [--out DIR]
@@ -39,6 +39,7 @@
 #include <grpo/train/metrics.hpp>
 #include <grpo/train/pretrain.hpp>
 #include <grpo/train/progress.hpp>
+#include <grpo/train/r1_zero_demo.hpp>
 #include <grpo/train/rejection.hpp>
 #include <grpo/train/run.hpp>
 #include <grpo/train/sft.hpp>
@@ -187,12 +188,7 @@ auto r1_rewards() {
 template <class Env>
 status grpo_stage(const config& cfg, const world& w, model_t& m, Env& env, index_t steps, std::uint64_t seed,
                   const std::string& name, flops_meter& fl) {
-  train::trainer_config g;
-  g.prompts_per_step = 16;
-  g.group_size = 8;
-  g.sampling = {1.0, 0, 1.0, 40, task::eos_token};
-  g.adamw = {1e-4, 0.9, 0.99, 1e-8, 0.0};
-  g.ref_refresh_every = 400;
+  train::trainer_config g = train::make_demo_config(false).grpo;  // 16 prompts × 8, lr 1e-4, 40 new tokens
   g.seed = seed;
   g.threads = 1;
   auto objective = with(presets::trl::grpo(), kl::k3{});

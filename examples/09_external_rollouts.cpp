@@ -107,24 +107,10 @@ int main(int argc, char** argv) {
   task::addition add;
   add.max_digits = dc.max_digits;
   const auto tok = task::tokenizer::compact();
-  namespace hana = boost::hana;
-  auto rewards = reward::combine(hana::make_pair(BOOST_HANA_STRING("accuracy"), reward::accuracy{}),
-                                 hana::make_pair(BOOST_HANA_STRING("format"), reward::strict_format{}));
-  train::task_environment env(add, rewards, tok, task::r1_zero_compact);
+  train::task_environment env(add, train::demo_rewards(), tok, task::r1_zero_compact);
   const auto mc = train::demo_model_config(dc, tok.vocab_size());
   model_t base(mc);
-  task::splitmix64 rng(task::mix64(seed ^ 0x9E37ull));
-  train::pretrain_config pc;
-  pc.steps = dc.pretrain_steps;
-  pc.context = mc.context;
-  const status pre = train::pretrain(base, pc, [&](std::vector<model::token_t>& doc) -> status {
-    task::problem p;
-    task::splitmix64 pr(rng.next());
-    GRPO_TRY(task::generate(add, pr, task::split::train, p));
-    GRPO_TRY(tok.encode(train::demo_document(dc, env.prompt_template(), p, rng), doc));
-    doc.push_back(task::eos_token);
-    return {};
-  }, train::no_decay_ranges(base));
+  const status pre = train::pretrain_demo_model(dc, add, tok, env.prompt_template(), base);
   std::vector<task::problem> test;
   if (!pre.ok() || !task::make_problems(add, task::split::test, 128, seed + 1000, test).ok()) {
     std::fprintf(stderr, "pre-training failed: %s\n", pre.message().c_str());

@@ -22,6 +22,7 @@ enum class errc {
   cuda_error,       // a CUDA runtime call failed
   io_error,         // a file could not be read or written
   corrupt_data,     // a file failed its integrity check
+  peer_failed,      // another rank of a data-parallel run failed (its message is in the detail)
 };
 
 inline const char* to_string(errc e) noexcept {
@@ -38,6 +39,7 @@ inline const char* to_string(errc e) noexcept {
     case errc::cuda_error: return "CUDA error";
     case errc::io_error: return "I/O error";
     case errc::corrupt_data: return "corrupt data";
+    case errc::peer_failed: return "another rank failed";
   }
   return "unknown error";
 }

@@ -170,6 +170,34 @@ inline std::string demo_document(const demo_config& cfg, const task::prompt_temp
   return p.prompt + "\n" + task::raw_solution(p);
 }
 
+/// R1-Zero's two rule-based rewards, accuracy and format, with equal weight.
+inline auto demo_rewards() {
+  namespace hana = boost::hana;
+  return reward::combine(hana::make_pair(BOOST_HANA_STRING("accuracy"), reward::accuracy{}),
+                         hana::make_pair(BOOST_HANA_STRING("format"), reward::strict_format{}));
+}
+
+/// The demo's base model: `policy` pre-trained on cfg.pretrain_steps batches of demo documents
+/// (the prompts rendered with `tmpl`), biases and gains without weight decay.
+inline status pretrain_demo_model(const demo_config& cfg, const task::addition& add, const task::tokenizer& tok,
+                                  const task::prompt_template& tmpl, model::transformer<float>& policy) {
+  task::splitmix64 rng(task::mix64(cfg.seed ^ 0x9E37ull));
+  pretrain_config pc;
+  pc.steps = cfg.pretrain_steps;
+  pc.batch = cfg.pretrain_batch;
+  pc.context = policy.config().context;
+  pc.lr = cfg.pretrain_lr;
+  pc.progress = cfg.progress;
+  return pretrain(policy, pc, [&](std::vector<model::token_t>& doc) -> status {
+    task::problem p;
+    task::splitmix64 pr(rng.next());
+    GRPO_TRY(task::generate(add, pr, task::split::train, p));
+    GRPO_TRY(tok.encode(demo_document(cfg, tmpl, p, rng), doc));
+    doc.push_back(task::eos_token);
+    return {};
+  }, no_decay_ranges(policy));
+}
+
 namespace detail {
 inline double seconds_since(std::chrono::steady_clock::time_point t) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
@@ -180,7 +208,6 @@ inline double seconds_since(std::chrono::steady_clock::time_point t) {
 /// empty). `curve` receives the per-step GRPO metrics.
 inline status run_demo(const demo_config& cfg, demo_summary& out,
                        std::vector<metrics_record>* curve = nullptr) {
-  namespace hana = boost::hana;
   const auto t_start = std::chrono::steady_clock::now();
   Eigen::setNbThreads(cfg.threads);
   trainer_config gcfg = cfg.grpo;
@@ -200,29 +227,11 @@ inline status run_demo(const demo_config& cfg, demo_summary& out,
   model::transformer<float> policy(mc);
   const auto no_decay = no_decay_ranges(policy);
 
-  auto rewards = reward::combine(hana::make_pair(BOOST_HANA_STRING("accuracy"), reward::accuracy{}),
-                                 hana::make_pair(BOOST_HANA_STRING("format"), reward::strict_format{}));
-  task_environment env(add, rewards, tok, task::r1_zero_compact);
+  task_environment env(add, demo_rewards(), tok, task::r1_zero_compact);
 
   // ---- 1. pre-training on raw task text -----------------------------------------------------
   const auto t_pre = std::chrono::steady_clock::now();
-  {
-    task::splitmix64 rng(task::mix64(cfg.seed ^ 0x9E37ull));
-    pretrain_config pc;
-    pc.steps = cfg.pretrain_steps;
-    pc.batch = cfg.pretrain_batch;
-    pc.context = mc.context;
-    pc.lr = cfg.pretrain_lr;
-    pc.progress = cfg.progress;
-    GRPO_TRY(pretrain(policy, pc, [&](std::vector<token_t>& doc) -> status {
-      task::problem p;
-      task::splitmix64 pr(rng.next());
-      GRPO_TRY(task::generate(add, pr, task::split::train, p));
-      GRPO_TRY(tok.encode(demo_document(cfg, env.prompt_template(), p, rng), doc));
-      doc.push_back(task::eos_token);
-      return {};
-    }, no_decay));
-  }
+  GRPO_TRY(pretrain_demo_model(cfg, add, tok, env.prompt_template(), policy));
   out.pretrain_seconds = detail::seconds_since(t_pre);
 
   // ---- held-out evaluation of the base model ------------------------------------------------

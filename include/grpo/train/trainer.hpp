@@ -41,6 +41,16 @@
 // step reports it: sampler_logp_gap (mean over completion tokens of old − sampler) and
 // sampler_logp_gap_max (the largest |old − sampler|). With the policy's own rollouts the sampler
 // is the policy and both are 0.
+//
+// Data parallelism. Each rank runs the same trainer (same initial parameters, its own prompt
+// stream: grpo/dist/mpi.hpp's rank_seed) on whole groups, and `set_data_parallel` gives it
+// in-place all-reduces over the ranks. The batch-wide quantities then come out as one process
+// holding every rank's groups would have them: the objective's normalisers (token count, sequence
+// counts, padded width; the `totals` of all micro-batches of all ranks), batch-level advantage
+// statistics (batch std, whitening), the gradient (summed before clipping, so the clipping and
+// AdamW see the global gradient), and the loss and objective metrics (token-weighted). Reward
+// and length metrics stay this rank's. Every rank must call `step` the same number of times;
+// dynamic sampling is refused (its rounds would differ between ranks).
 #include <grpo/advantage/compute.hpp>
 #include <grpo/core/error.hpp>
 #include <grpo/core/groups.hpp>
@@ -60,6 +70,7 @@
 #include <cmath>
 #include <concepts>
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <span>
 #include <string>
@@ -133,6 +144,34 @@ struct step_report {
   index_t groups_kept = 0, sampling_rounds = 0;
 };
 
+/// In-place all-reduces over the data-parallel ranks (grpo/dist/mpi.hpp makes them from an MPI
+/// communicator): `sum`/`max` of host doubles, `sum_gradients` of the policy's gradient.
+/// `agree` is the fail-together point: every rank passes its status and gets an error when any
+/// rank's was one (the trainer calls it before each collective, so one rank's bad input ends the
+/// step on every rank instead of leaving the others waiting). Rank 0 writes the checkpoints.
+template <class S>
+struct data_parallel {
+  std::function<void(double*, index_t)> sum, max;
+  std::function<void(S*, index_t)> sum_gradients;
+  std::function<status(const status&)> agree;
+  int rank = 0;
+  [[nodiscard]] bool active() const { return static_cast<bool>(sum); }
+};
+
+namespace detail {
+/// The trainer's data-parallel hooks as a grpo::batch_reduction (nothing when inactive).
+template <class S>
+struct hook_reduction {
+  const data_parallel<S>* dp = nullptr;
+  void sum(double* v, index_t n) const {
+    if (dp && dp->active()) dp->sum(v, n);
+  }
+  void max(double* v, index_t n) const {
+    if (dp && dp->active()) dp->max(v, n);
+  }
+};
+}  // namespace detail
+
 /// Rollouts sampled elsewhere for the prompts of `trainer::draw_prompts`: `batch` holds G
 /// consecutive sequences (prompt + completion) per prompt, in the order of the prompts;
 /// `sampler_logp` the sampler's log-prob of every completion token, sequence after sequence (or
@@ -171,6 +210,17 @@ class trainer {
     return {};
   }
 
+  /// Makes this trainer one rank of a data-parallel run (see the file comment). Refused with
+  /// dynamic sampling; incomplete hooks (sum without max or sum_gradients) are refused.
+  status set_data_parallel(data_parallel<S> dp) {
+    if (dp.active() && cfg_.dynamic_sampling)
+      return {errc::bad_config, "dynamic_sampling", -1, "dynamic sampling's rounds differ between ranks: not with data parallelism"};
+    if (dp.active() && (!dp.max || !dp.sum_gradients || !dp.agree))
+      return {errc::bad_config, "data_parallel", -1, "sum, max, sum_gradients and agree are all needed"};
+    dp_ = std::move(dp);
+    return {};
+  }
+
   /// Parameter ranges excluded from weight decay (e.g. the transformer's biases and gains).
   void exclude_from_decay(std::vector<optim::decay_exclusion> r) { opt_.exclude_from_decay(std::move(r)); }
 
@@ -200,26 +250,29 @@ class trainer {
   status step(metrics_record& m, step_report* report = nullptr) {
     const auto t0 = std::chrono::steady_clock::now();
     step_report rep;
-    GRPO_TRY(begin_step(m, rep));
     const index_t P = cfg_.prompts_per_step, G = cfg_.group_size;
-
-    // ---- rollout, with dynamic sampling ---------------------------------------------------
     detail::rollout_builder kept;
     sample_log log;
-    for (index_t round = 0;; ++round) {
-      const index_t need = cfg_.dynamic_sampling ? P - kept.size() / G : P;
-      GRPO_TRY(env_.draw_prompts(need, rng_, prompts_));
-      if (static_cast<index_t>(prompts_.size()) != need)
-        return {errc::shape_mismatch, "environment.draw_prompts", static_cast<index_t>(prompts_.size()),
-                "asked for " + std::to_string(need) + " prompts"};
-      GRPO_TRY(policy_.sample(std::span<const std::vector<token_t>>(prompts_), G, cfg_.sampling, rng_, sampled_));
-      GRPO_TRY(score_sampled(log));
-      for (index_t g = 0; g < need; ++g)
-        if (!cfg_.dynamic_sampling || !log.last_zero_std[static_cast<std::size_t>(g)])
-          kept.add_group(sampled_, g, table_, reflective_);
-      rep.sampling_rounds = round + 1;
-      if (!cfg_.dynamic_sampling || kept.size() >= P * G || round >= cfg_.max_resample_rounds) break;
-    }
+    // the local phase: a failure here ends the step on every rank (agreed)
+    GRPO_TRY(agreed([&]() -> status {
+      GRPO_TRY(begin_step(m, rep));
+      // ---- rollout, with dynamic sampling -------------------------------------------------
+      for (index_t round = 0;; ++round) {
+        const index_t need = cfg_.dynamic_sampling ? P - kept.size() / G : P;
+        GRPO_TRY(env_.draw_prompts(need, rng_, prompts_));
+        if (static_cast<index_t>(prompts_.size()) != need)
+          return {errc::shape_mismatch, "environment.draw_prompts", static_cast<index_t>(prompts_.size()),
+                  "asked for " + std::to_string(need) + " prompts"};
+        GRPO_TRY(policy_.sample(std::span<const std::vector<token_t>>(prompts_), G, cfg_.sampling, rng_, sampled_));
+        GRPO_TRY(score_sampled(log));
+        for (index_t g = 0; g < need; ++g)
+          if (!cfg_.dynamic_sampling || !log.last_zero_std[static_cast<std::size_t>(g)])
+            kept.add_group(sampled_, g, table_, reflective_);
+        rep.sampling_rounds = round + 1;
+        if (!cfg_.dynamic_sampling || kept.size() >= P * G || round >= cfg_.max_resample_rounds) break;
+      }
+      return {};
+    }()));
     rep.groups_kept = kept.size() / G;
     sampler_given_ = false;
     return finish_step(kept, log, m, rep, t0, report, 0.0, 0.0);  // the policy is the sampler
@@ -241,47 +294,50 @@ class trainer {
   /// (see the file comment). Every group is kept: dynamic sampling's refill needs the sampler.
   status step(const external_rollout& r, metrics_record& m, step_report* report = nullptr) {
     const auto t0 = std::chrono::steady_clock::now();
-    GRPO_TRY(check_external(r));
     step_report rep;
-    GRPO_TRY(begin_step(m, rep));
-    drawn_ = false;
-    // the old log-probs: the policy's own, at the loss temperature
-    const index_t N = r.batch.size(), T = std::max<index_t>(1, r.batch.max_completion_length());
-    const S tau = static_cast<S>(cfg_.sampling.temperature);
-    logp_.assign(static_cast<std::size_t>(N * T), S(0));
-    GRPO_TRY(policy_.logprobs(r.batch, tau, std::span<S>(logp_), {}));
-    std::vector<std::vector<float>> lps(static_cast<std::size_t>(N));
-    for (index_t i = 0; i < N; ++i)
-      for (index_t t = 0; t < r.batch.completion_length(i); ++t)
-        lps[static_cast<std::size_t>(i)].push_back(static_cast<float>(logp_[static_cast<std::size_t>(i * T + t)]));
-    sampled_ = {};
-    sampled_.batch = r.batch;
-    sampled_.group_size = r.group_size;
-    sampled_.finished = r.finished;
-    model::finalize_rollout(sampled_, lps);
     sample_log log;
-    GRPO_TRY(score_sampled(log));
     detail::rollout_builder kept;
-    for (index_t g = 0; g < N / r.group_size; ++g) kept.add_group(sampled_, g, table_, reflective_);
-    rep.sampling_rounds = 1;
-    rep.groups_kept = N / r.group_size;
-    // the sampler's log-probs on the [N, T] grid, and the gap to the policy's
-    sampler_given_ = !r.sampler_logp.empty();
     double gap = 0, gap_max = 0, count = 0;
-    if (sampler_given_) {
-      const index_t W = sampled_.width;
-      sampler_lp_.assign(static_cast<std::size_t>(N * W), S(0));
-      std::size_t k = 0;
+    GRPO_TRY(agreed([&]() -> status {  // the local phase, agreed over the ranks
+      GRPO_TRY(check_external(r));
+      GRPO_TRY(begin_step(m, rep));
+      drawn_ = false;
+      // the old log-probs: the policy's own, at the loss temperature
+      const index_t N = r.batch.size(), T = std::max<index_t>(1, r.batch.max_completion_length());
+      const S tau = static_cast<S>(cfg_.sampling.temperature);
+      logp_.assign(static_cast<std::size_t>(N * T), S(0));
+      GRPO_TRY(policy_.logprobs(r.batch, tau, std::span<S>(logp_), {}));
+      std::vector<std::vector<float>> lps(static_cast<std::size_t>(N));
       for (index_t i = 0; i < N; ++i)
-        for (index_t t = 0; t < r.batch.completion_length(i); ++t, ++k) {
-          const double sl = r.sampler_logp[k];
-          const double d = static_cast<double>(sampled_.old_logp[static_cast<std::size_t>(i * W + t)]) - sl;
-          sampler_lp_[static_cast<std::size_t>(i * W + t)] = static_cast<S>(sl);
-          gap += d;
-          gap_max = std::max(gap_max, std::abs(d));
-          count += 1;
-        }
-    }
+        for (index_t t = 0; t < r.batch.completion_length(i); ++t)
+          lps[static_cast<std::size_t>(i)].push_back(static_cast<float>(logp_[static_cast<std::size_t>(i * T + t)]));
+      sampled_ = {};
+      sampled_.batch = r.batch;
+      sampled_.group_size = r.group_size;
+      sampled_.finished = r.finished;
+      model::finalize_rollout(sampled_, lps);
+      GRPO_TRY(score_sampled(log));
+      for (index_t g = 0; g < N / r.group_size; ++g) kept.add_group(sampled_, g, table_, reflective_);
+      rep.sampling_rounds = 1;
+      rep.groups_kept = N / r.group_size;
+      // the sampler's log-probs on the [N, T] grid, and the gap to the policy's
+      sampler_given_ = !r.sampler_logp.empty();
+      if (sampler_given_) {
+        const index_t W = sampled_.width;
+        sampler_lp_.assign(static_cast<std::size_t>(N * W), S(0));
+        std::size_t k = 0;
+        for (index_t i = 0; i < N; ++i)
+          for (index_t t = 0; t < r.batch.completion_length(i); ++t, ++k) {
+            const double sl = r.sampler_logp[k];
+            const double d = static_cast<double>(sampled_.old_logp[static_cast<std::size_t>(i * W + t)]) - sl;
+            sampler_lp_[static_cast<std::size_t>(i * W + t)] = static_cast<S>(sl);
+            gap += d;
+            gap_max = std::max(gap_max, std::abs(d));
+            count += 1;
+          }
+      }
+      return {};
+    }()));
     return finish_step(kept, log, m, rep, t0, report, count > 0 ? gap / count : 0.0, gap_max);
   }
 
@@ -329,6 +385,9 @@ class trainer {
   }
 
  private:
+  /// With data parallelism: the status every rank agrees on (an error when any rank failed).
+  status agreed(const status& local) const { return dp_.active() ? dp_.agree(local) : local; }
+
   // what was sampled in one step (every round), for the metrics
   struct sample_log {
     std::vector<double> total, len, refl, trunc;
@@ -429,7 +488,8 @@ class trainer {
     m.set("grad_norm", gnorm);
     m.set("updated", rep.updated ? 1.0 : 0.0);
     ++step_;
-    if (cfg_.checkpoint_every > 0 && step_ % cfg_.checkpoint_every == 0) GRPO_TRY(save(cfg_.checkpoint_path));
+    if (cfg_.checkpoint_every > 0 && step_ % cfg_.checkpoint_every == 0)
+      GRPO_TRY(agreed(dp_.rank == 0 ? save(cfg_.checkpoint_path) : status{}));  // rank 0 writes
     m.set("seconds", std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
     if (report) *report = rep;
     return {};
@@ -498,7 +558,7 @@ class trainer {
   status update(double lr, double& loss, double& kl, double& clip_lo, double& clip_hi, double& entropy,
                 double& ratio, double& tokens, double& gnorm) {
     const index_t N = rollout_.size(), T = rollout_.width, G = cfg_.group_size;
-    if (T <= 0) return {errc::shape_mismatch, "rollout", -1, "every completion is empty"};
+    if (T <= 0) return agreed({errc::shape_mismatch, "rollout", -1, "every completion is empty"});
     // rewards [N, K] (as float for the estimator) and their weights
     const index_t K = table_.num_rewards();
     rewards_.assign(static_cast<std::size_t>(N * K), 0.0f);
@@ -520,7 +580,10 @@ class trainer {
     constexpr bool token_adv = Estimator::token_level;
     adv_.assign(static_cast<std::size_t>(token_adv ? N * T : N), 0.0f);
     advantage_stats astats;
-    GRPO_TRY(compute_advantages(estimator_, v, group_layout::fixed(N, G), adv_.data(), astats));
+    // validated on every rank before the estimator's collectives
+    GRPO_TRY(agreed(validate_advantage_inputs(estimator_, v, group_layout::fixed(N, G), adv_.data())));
+    GRPO_TRY(compute_advantages_unchecked(estimator_, v, group_layout::fixed(N, G), adv_.data(), astats,
+                                          detail::hook_reduction<S>{&dp_}));
     adv_s_.assign(adv_.begin(), adv_.end());
 
     // per-token inputs in the policy's scalar type
@@ -549,11 +612,14 @@ class trainer {
     const bool use_ref = Objective::has_kl && objective_.beta != 0;
     if (use_ref) {
       ref_lp_.assign(static_cast<std::size_t>(N * T), S(0));
-      for (index_t mb = 0; mb < M; ++mb) {
-        const index_t r0 = row_begin[static_cast<std::size_t>(mb)], n = row_begin[static_cast<std::size_t>(mb + 1)] - r0;
-        GRPO_TRY(ref_.logprobs(subs[static_cast<std::size_t>(mb)], tau,
-                               std::span<S>(ref_lp_.data() + r0 * T, static_cast<std::size_t>(n * T)), {}));
-      }
+      GRPO_TRY(agreed([&]() -> status {  // local, agreed before the totals' all-reduce
+        for (index_t mb = 0; mb < M; ++mb) {
+          const index_t r0 = row_begin[static_cast<std::size_t>(mb)], n = row_begin[static_cast<std::size_t>(mb + 1)] - r0;
+          GRPO_TRY(ref_.logprobs(subs[static_cast<std::size_t>(mb)], tau,
+                                 std::span<S>(ref_lp_.data() + r0 * T, static_cast<std::size_t>(n * T)), {}));
+        }
+        return status{};
+      }()));
     }
 
     auto batch_of = [&](index_t mb, const S* logp, const S* ent) {
@@ -579,40 +645,56 @@ class trainer {
     for (index_t mb = 0; mb < M; ++mb) {
       global += totals(objective_, batch_of(mb, old_.data() + row_begin[static_cast<std::size_t>(mb)] * T, nullptr));
     }
+    if (dp_.active()) {  // and over the ranks: counts add, widths max
+      double sums[3] = {global.tokens, global.sequences, global.nonempty}, widths[1] = {global.max_width};
+      dp_.sum(sums, 3);
+      dp_.max(widths, 1);
+      global.tokens = sums[0], global.sequences = sums[1], global.nonempty = sums[2], global.max_width = widths[0];
+    }
 
     loss = kl = clip_lo = clip_hi = entropy = ratio = tokens = gnorm = 0;
     for (index_t it = 0; it < cfg_.inner_iterations; ++it) {
       policy_.zero_grad();
       double it_loss = 0, it_tokens = 0, it_kl = 0, it_lo = 0, it_hi = 0, it_ent = 0, it_ratio = 0;
-      for (index_t mb = 0; mb < M; ++mb) {
-        const auto& sub = subs[static_cast<std::size_t>(mb)];
-        const index_t n = sub.size();
-        logp_.assign(static_cast<std::size_t>(n * T), S(0));
-        ent_.assign(static_cast<std::size_t>(n * T), S(0));
-        dlogp_.assign(static_cast<std::size_t>(n * T), S(0));
-        GRPO_TRY(policy_.logprobs(sub, tau, std::span<S>(logp_), std::span<S>(ent_)));
-        const auto b = batch_of(mb, logp_.data(), ent_.data());
-        gradient_out<S> g;
-        g.dlogp = dlogp_.data();
-        if constexpr (Objective::needs_entropy) {
-          dent_.assign(static_cast<std::size_t>(n * T), S(0));
-          g.dentropy = dent_.data();
+      GRPO_TRY(agreed([&]() -> status {  // local, agreed before the gradient's all-reduce
+        for (index_t mb = 0; mb < M; ++mb) {
+          const auto& sub = subs[static_cast<std::size_t>(mb)];
+          const index_t n = sub.size();
+          logp_.assign(static_cast<std::size_t>(n * T), S(0));
+          ent_.assign(static_cast<std::size_t>(n * T), S(0));
+          dlogp_.assign(static_cast<std::size_t>(n * T), S(0));
+          GRPO_TRY(policy_.logprobs(sub, tau, std::span<S>(logp_), std::span<S>(ent_)));
+          const auto b = batch_of(mb, logp_.data(), ent_.data());
+          gradient_out<S> g;
+          g.dlogp = dlogp_.data();
+          if constexpr (Objective::needs_entropy) {
+            dent_.assign(static_cast<std::size_t>(n * T), S(0));
+            g.dentropy = dent_.data();
+          }
+          objective_result res;
+          GRPO_TRY(evaluate(objective_, b, g, res, exec_, global));
+          if constexpr (Objective::needs_entropy)
+            GRPO_TRY(policy_.backward(sub, std::span<const S>(dlogp_), std::span<const S>(dent_)));
+          else
+            GRPO_TRY(policy_.backward(sub, std::span<const S>(dlogp_), {}));
+          const double w = res.stats.token_count;
+          auto stat = [&](const char* name) { return res.stats.has(name) ? res.stats[name] : 0.0; };
+          it_loss += res.loss;
+          it_tokens += w;
+          it_kl += w * stat("kl");
+          it_lo += w * stat("clip_low");
+          it_hi += w * stat("clip_high");
+          it_ent += w * stat("entropy");
+          it_ratio += w * stat("ratio");
         }
-        objective_result res;
-        GRPO_TRY(evaluate(objective_, b, g, res, exec_, global));
-        if constexpr (Objective::needs_entropy)
-          GRPO_TRY(policy_.backward(sub, std::span<const S>(dlogp_), std::span<const S>(dent_)));
-        else
-          GRPO_TRY(policy_.backward(sub, std::span<const S>(dlogp_), {}));
-        const double w = res.stats.token_count;
-        auto stat = [&](const char* name) { return res.stats.has(name) ? res.stats[name] : 0.0; };
-        it_loss += res.loss;
-        it_tokens += w;
-        it_kl += w * stat("kl");
-        it_lo += w * stat("clip_low");
-        it_hi += w * stat("clip_high");
-        it_ent += w * stat("entropy");
-        it_ratio += w * stat("ratio");
+        return status{};
+      }()));
+      if (dp_.active()) {
+        dp_.sum_gradients(policy_.gradients().data(), static_cast<index_t>(policy_.gradients().size()));
+        double sums[7] = {it_loss, it_tokens, it_kl, it_lo, it_hi, it_ent, it_ratio};
+        dp_.sum(sums, 7);
+        it_loss = sums[0], it_tokens = sums[1], it_kl = sums[2], it_lo = sums[3], it_hi = sums[4], it_ent = sums[5];
+        it_ratio = sums[6];
       }
       const double norm = optim::clip_grad_norm(policy_.gradients(), cfg_.max_grad_norm);
       GRPO_TRY(opt_.step(policy_.parameters(), std::span<const S>(policy_.gradients()), lr));
@@ -649,6 +731,7 @@ class trainer {
   std::vector<double> reflective_, kept_total_;  // kept_total_: kept rewards [N, K]
   std::vector<float> rewards_, weights_, adv_;  // adv_: [N] or [N, T] (token-level estimators)
   std::vector<S> adv_s_, old_, ref_lp_, logp_, ent_, dlogp_, dent_, sampler_lp_;
+  data_parallel<S> dp_;         // inactive: one process
   bool sampler_given_ = false;  // the current rollout came with an external sampler's log-probs
   bool drawn_ = false;          // draw_prompts was called and not yet answered
   std::vector<std::uint8_t> mask_, truncated_;
