@@ -25,13 +25,14 @@ if [[ -d .whl ]] && ls .whl/*.whl >/dev/null 2>&1; then
 fi
 
 # 1) build: CMake when the host dependencies are there (Eigen, Catch2, Boost), else nvcc directly
-# (the CUDA headers need only the CUDA toolkit). Three programs: the log-prob kernels, the fused
-# objective (token loss) backends, and the advantage layer's group math.
-PROGRAMS=(logprob_cuda objective advantage)
+# (the CUDA headers need only the CUDA toolkit). Four programs: the log-prob and distillation
+# kernels, the fused objective (token loss) backends, the advantage layer's group math, and the
+# NCCL hooks on a one-GPU communicator.
+PROGRAMS=(logprob_cuda objective advantage nccl)
 bins=()
 if timeout 120 cmake -S . -B "$B" -DCMAKE_BUILD_TYPE=Release -DCMAKE_CUDA_ARCHITECTURES=90 \
      -DGRPO_BUILD_EXAMPLES=OFF >"$LOGDIR/cmake.log" 2>&1 &&
-   timeout 300 cmake --build "$B" -j 16 --target cuda_logprob_cuda cuda_objective cuda_advantage \
+   timeout 300 cmake --build "$B" -j 16 --target cuda_logprob_cuda cuda_objective cuda_advantage cuda_nccl \
      >>"$LOGDIR/cmake.log" 2>&1; then
   for p in "${PROGRAMS[@]}"; do bins+=("$B/tests/cuda/cuda_$p"); done
 else
@@ -40,7 +41,8 @@ else
   EIGEN=$(ls -d /usr/include/eigen3 2>/dev/null || true)
   for p in "${PROGRAMS[@]}"; do
     timeout 240 "$NVCC" -std=c++20 -O3 -arch=sm_90 --expt-relaxed-constexpr -Iinclude -Itests \
-      ${EIGEN:+-isystem $EIGEN} -I/usr/local/cuda/include/cccl "tests/cuda/$p.cu" -lcublas -o "$B/$p" &
+      ${EIGEN:+-isystem $EIGEN} -I/usr/local/cuda/include/cccl "tests/cuda/$p.cu" -lcublas \
+      $([[ $p == nccl ]] && echo -lnccl) -o "$B/$p" &
   done
   wait
   for p in "${PROGRAMS[@]}"; do bins+=("$B/$p"); done
@@ -50,6 +52,7 @@ fi
 set +e
 ours_rc=0
 for bin in "${bins[@]}"; do
+  [[ -x $bin ]] || { echo "== $bin: not built (no NCCL here?), skipped =="; continue; }
   echo "== $bin =="
   timeout 240 "$bin" 2>&1 | tee -a "$LOGDIR/ours.txt"
   rc=${PIPESTATUS[0]}
