@@ -211,7 +211,7 @@ class trainer {
   }
 
   /// Makes this trainer one rank of a data-parallel run (see the file comment). Refused with
-  /// dynamic sampling; incomplete hooks (sum without max or sum_gradients) are refused.
+  /// dynamic sampling; incomplete hooks (sum without max, sum_gradients or agree) are refused.
   status set_data_parallel(data_parallel<S> dp) {
     if (dp.active() && cfg_.dynamic_sampling)
       return {errc::bad_config, "dynamic_sampling", -1, "dynamic sampling's rounds differ between ranks: not with data parallelism"};
