@@ -5,7 +5,8 @@
 //      with the MPI reduction hook: each rank's rows of A and dL/dlogp, the summed loss and the
 //      global token count;
 //   2. the trainer: three steps on external rollouts of a fixed global batch, each rank training
-//      on its half with trainer_hooks: the parameters and the reported loss;
+//      on its half with trainer_hooks: the parameters, the loss, the gradient norm and the
+//      reward, length and objective metrics;
 //   3. fail-together: one rank's malformed rollout is an error on both ranks (no hang), and
 //      agree() on good statuses is ok.
 // Tolerances: 1e-12 relative in double. The reductions add the ranks' partial sums, so the
@@ -210,6 +211,10 @@ void check_trainer(const char* name, const Estimator& est, const Objective& obj)
     expect(close(m2.get("loss"), m1.get("loss"), 1e-10),
            std::string(name) + ": loss " + std::to_string(m2.get("loss")) + " vs " + std::to_string(m1.get("loss")));
     expect(close(m2.get("grad_norm"), m1.get("grad_norm"), 1e-10), std::string(name) + ": grad norm");
+    for (const char* metric : {"reward_mean", "reward_std", "reward_bandit_mean", "reward_bandit_std", "completion_length",
+                               "zero_std_fraction", "kl", "ratio_mean"})
+      expect(close(m2.get(metric), m1.get(metric), 1e-12),
+             std::string(name) + ": " + metric + " " + std::to_string(m2.get(metric)) + " vs " + std::to_string(m1.get(metric)));
   }
   double worst = 0;
   const auto a = one.parameters(), b = mine.parameters();

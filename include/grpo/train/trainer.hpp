@@ -48,8 +48,9 @@
 // holding every rank's groups would have them: the objective's normalisers (token count, sequence
 // counts, padded width; the `totals` of all micro-batches of all ranks), batch-level advantage
 // statistics (batch std, whitening), the gradient (summed before clipping, so the clipping and
-// AdamW see the global gradient), and the loss and objective metrics (token-weighted). Reward
-// and length metrics stay this rank's. Every rank must call `step` the same number of times;
+// AdamW see the global gradient), the loss and objective metrics (token-weighted), and the
+// reward, length and zero-std metrics (over every rank's samples); groups_kept and
+// sampling_rounds stay this rank's. Every rank must call `step` the same number of times;
 // dynamic sampling is refused (its rounds would differ between ranks).
 #include <grpo/advantage/compute.hpp>
 #include <grpo/core/error.hpp>
@@ -441,28 +442,41 @@ class trainer {
                      std::chrono::steady_clock::time_point t0, step_report* report, double sampler_gap,
                      double sampler_gap_max) {
     const index_t P = cfg_.prompts_per_step, G = cfg_.group_size;
-    auto mean_std = [](const std::vector<double>& v) {
-      double s = 0, ss = 0;
-      for (double x : v) s += x;
-      const double mu = v.empty() ? 0 : s / static_cast<double>(v.size());
-      for (double x : v) ss += (x - mu) * (x - mu);
-      return std::pair<double, double>{mu, v.empty() ? 0 : std::sqrt(ss / static_cast<double>(v.size()))};
-    };
+    // the sampled series in a fixed order (total, each reward, length, truncation, reflective
+    // words): means and population deviations, with data parallelism over every rank's samples
+    // (two all-reduces: sums and counts, then squared deviations from the global means)
+    std::vector<const std::vector<double>*> series = {&log.total};
+    for (const auto& c : log.cols) series.push_back(&c);
+    series.insert(series.end(), {&log.len, &log.trunc, &log.refl});
+    const std::size_t K = series.size();
+    std::vector<double> sums(2 * K + 2, 0.0), dev(K, 0.0), mean(K, 0.0), sd(K, 0.0);
+    for (std::size_t k = 0; k < K; ++k) {
+      for (const double x : *series[k]) sums[k] += x;
+      sums[K + k] = static_cast<double>(series[k]->size());
+    }
+    sums[2 * K] = static_cast<double>(log.groups_seen);
+    sums[2 * K + 1] = static_cast<double>(log.zero_std_seen);
+    if (dp_.active()) dp_.sum(sums.data(), static_cast<index_t>(sums.size()));
+    for (std::size_t k = 0; k < K; ++k) {
+      mean[k] = sums[K + k] > 0 ? sums[k] / sums[K + k] : 0.0;
+      for (const double x : *series[k]) dev[k] += (x - mean[k]) * (x - mean[k]);
+    }
+    if (dp_.active()) dp_.sum(dev.data(), static_cast<index_t>(K));
+    for (std::size_t k = 0; k < K; ++k) sd[k] = sums[K + k] > 0 ? std::sqrt(dev[k] / sums[K + k]) : 0.0;
+    const std::size_t len_at = K - 3;
     m.set("step", static_cast<double>(step_ + 1));
-    const auto [rm, rs] = mean_std(log.total);
-    m.set("reward_mean", rm);
-    m.set("reward_std", rs);
+    m.set("reward_mean", mean[0]);
+    m.set("reward_std", sd[0]);
     for (std::size_t k = 0; k < log.names.size(); ++k) {
-      const auto [cm, cs] = mean_std(log.cols[k]);
-      m.set("reward_" + log.names[k] + "_mean", cm);
-      m.set("reward_" + log.names[k] + "_std", cs);
+      m.set("reward_" + log.names[k] + "_mean", mean[1 + k]);
+      m.set("reward_" + log.names[k] + "_std", sd[1 + k]);
     }
     for (std::size_t k = 0; k < log.names.size(); ++k)
-      if (log.names[k] == "accuracy") m.set("accuracy", mean_std(log.cols[k]).first);
-    m.set("completion_length", mean_std(log.len).first);
-    m.set("truncated_fraction", mean_std(log.trunc).first);
-    m.set("reflective_words", mean_std(log.refl).first);
-    m.set("zero_std_fraction", log.groups_seen > 0 ? static_cast<double>(log.zero_std_seen) / static_cast<double>(log.groups_seen) : 0.0);
+      if (log.names[k] == "accuracy") m.set("accuracy", mean[1 + k]);
+    m.set("completion_length", mean[len_at]);
+    m.set("truncated_fraction", mean[len_at + 1]);
+    m.set("reflective_words", mean[len_at + 2]);
+    m.set("zero_std_fraction", sums[2 * K] > 0 ? sums[2 * K + 1] / sums[2 * K] : 0.0);
     m.set("groups_kept", static_cast<double>(rep.groups_kept));
     m.set("sampling_rounds", static_cast<double>(rep.sampling_rounds));
     m.set("sampler_logp_gap", sampler_gap);
