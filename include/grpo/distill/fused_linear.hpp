@@ -104,22 +104,15 @@ inline index_t first_non_finite(const float* x, index_t n) {
   return first.load() < n ? first.load() : -1;
 }
 
-inline status check_weight(const float* w, index_t vocab, index_t hidden, const char* name) {
-  const index_t at = first_non_finite(w, vocab * hidden);
+/// Every value of a row-major [rows, cols] matrix must be finite; the error names the flat index
+/// and, in words, the row (`row_word`: "token" for hidden states, "vocabulary row" for weights).
+/// A masked token's hidden state too: its row goes through the GEMMs, and dW's 0·NaN would be NaN.
+inline status check_matrix(const float* m, index_t rows, index_t cols, const char* name, const char* row_word) {
+  const index_t at = first_non_finite(m, rows * cols);
   if (at < 0) return {};
   return {errc::non_finite, name, at,
-          "value " + std::to_string(w[at]) + " at vocabulary row " + std::to_string(at / hidden) + ", column " +
-              std::to_string(at % hidden)};
-}
-
-/// Every hidden state must be finite, a masked token's too: its row goes through the GEMMs, and
-/// dW's 0·NaN would be NaN.
-inline status check_hidden(const float* h, index_t tokens, index_t hidden, const char* name) {
-  const index_t at = first_non_finite(h, tokens * hidden);
-  if (at < 0) return {};
-  return {errc::non_finite, name, at,
-          "value " + std::to_string(h[at]) + " at token " + std::to_string(at / hidden) + ", column " +
-              std::to_string(at % hidden)};
+          "value " + std::to_string(m[at]) + " at " + row_word + " " + std::to_string(at / cols) + ", column " +
+              std::to_string(at % cols)};
 }
 
 /// token_losses' error on the chunk starting at token t0, with its indices made the whole
@@ -195,10 +188,10 @@ inline status fused_linear_distill(const divergence& d, const float* student_hid
   if (kept == 0)
     return {errc::out_of_range, "mask", -1,
             "no token is kept (" + std::to_string(tokens) + " tokens): the token mean is undefined"};
-  GRPO_TRY(fused_distill_detail::check_hidden(student_hidden, tokens, hs, "student_hidden"));
-  GRPO_TRY(fused_distill_detail::check_hidden(teacher_hidden, tokens, ht, "teacher_hidden"));
-  GRPO_TRY(fused_distill_detail::check_weight(student_weight, vocab, hs, "student_weight"));
-  GRPO_TRY(fused_distill_detail::check_weight(teacher_weight, vocab, ht, "teacher_weight"));
+  GRPO_TRY(fused_distill_detail::check_matrix(student_hidden, tokens, hs, "student_hidden", "token"));
+  GRPO_TRY(fused_distill_detail::check_matrix(teacher_hidden, tokens, ht, "teacher_hidden", "token"));
+  GRPO_TRY(fused_distill_detail::check_matrix(student_weight, vocab, hs, "student_weight", "vocabulary row"));
+  GRPO_TRY(fused_distill_detail::check_matrix(teacher_weight, vocab, ht, "teacher_weight", "vocabulary row"));
 
   const bool gradients = dstudent_hidden != nullptr || dstudent_weight != nullptr;
   const auto lay = fused_distill_detail::make_layout(tokens, vocab, o, gradients);
