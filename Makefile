@@ -9,7 +9,7 @@ BUILD ?= build
 JOBS  ?= $(shell nproc)
 CMAKE_FLAGS ?= -DCMAKE_BUILD_TYPE=Release
 DEPS  := cmake g++ make libeigen3-dev libboost-dev catch2 libbenchmark-dev libthrust-dev libcub-dev \
-         libopenmpi-dev openmpi-bin
+         libopenmpi-dev openmpi-bin libtorch-dev
 
 SAN_BUILD ?= build-sanitize
 FUZZ_BUILD ?= build-fuzz
@@ -52,7 +52,8 @@ check-sanitize: deps
 	@scripts/deps.sh $(FUZZ_DEPS)
 	@cmake -S . -B $(SAN_BUILD) -DCMAKE_CXX_COMPILER=clang++ -DCMAKE_BUILD_TYPE=RelWithDebInfo \
 	  -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O1 -g1" -DGRPO_SANITIZE=address,undefined \
-	  -DGRPO_ENABLE_CUDA=OFF -DGRPO_BUILD_EXAMPLES=OFF -DCMAKE_DISABLE_FIND_PACKAGE_MPI=ON >/dev/null
+	  -DGRPO_ENABLE_CUDA=OFF -DGRPO_BUILD_EXAMPLES=OFF -DCMAKE_DISABLE_FIND_PACKAGE_MPI=ON \
+	  -DCMAKE_DISABLE_FIND_PACKAGE_Torch=ON >/dev/null
 	@cmake --build $(SAN_BUILD) -j $(JOBS)
 	@cd $(SAN_BUILD) && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:strict_string_checks=1:allocator_may_return_null=1 \
 	  LSAN_OPTIONS=suppressions=$(CURDIR)/tests/sanitize/lsan.supp UBSAN_OPTIONS=print_stacktrace=1 ctest --output-on-failure -j $(JOBS) -E "^(failtest_|consumer_)"

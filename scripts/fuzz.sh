@@ -13,7 +13,7 @@ TARGETS=${FUZZ_TARGETS:-answer equivalence eval_records tokenizer checkpoint jso
 
 cmake -S "$ROOT" -B "$BUILD" -DCMAKE_CXX_COMPILER=clang++ -DCMAKE_BUILD_TYPE=RelWithDebInfo \
   -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O1 -g" -DGRPO_BUILD_FUZZERS=ON -DGRPO_ENABLE_CUDA=OFF \
-  -DGRPO_BUILD_EXAMPLES=OFF >/dev/null
+  -DGRPO_BUILD_EXAMPLES=OFF -DCMAKE_DISABLE_FIND_PACKAGE_Torch=ON >/dev/null
 targets=()
 for t in $TARGETS; do targets+=("fuzz_$t"); done
 cmake --build "$BUILD" -j "${JOBS:-$(nproc)}" --target "${targets[@]}"

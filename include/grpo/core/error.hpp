@@ -23,6 +23,7 @@ enum class errc {
   io_error,         // a file could not be read or written
   corrupt_data,     // a file failed its integrity check
   peer_failed,      // another rank of a data-parallel run failed (its message is in the detail)
+  bad_tensor,       // a framework tensor of the wrong dtype, device or memory layout (grpo::torch)
 };
 
 inline const char* to_string(errc e) noexcept {
@@ -40,6 +41,7 @@ inline const char* to_string(errc e) noexcept {
     case errc::io_error: return "I/O error";
     case errc::corrupt_data: return "corrupt data";
     case errc::peer_failed: return "another rank failed";
+    case errc::bad_tensor: return "unsupported tensor";
   }
   return "unknown error";
 }
