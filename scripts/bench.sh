@@ -3,7 +3,8 @@
 # (medians over repetitions), prints each fused path against the memory floor and the naive path
 # measured in the same run, then runs the PyTorch comparison (benchmarks/compare_torch.py: the
 # hot paths, then every preset against its peer's formula eager and under torch.compile) when a
-# python with torch is found (BUILD/peers/venv first, else /usr/bin/python3).
+# python with torch is found (BUILD/peers/venv first, else /usr/bin/python3), and
+# benchmarks/torch_interop.cpp when libtorch is (grpo::torch against libtorch's own ops).
 #   scripts/bench.sh [BUILD]     env: REPS (default 5), PYTHON, BENCH_FILTER, SKIP_TORCH=1,
 #                                BENCHES="bench_stream bench_logprob" (default: every bench_*)
 set -euo pipefail
@@ -68,6 +69,13 @@ for k, b in med.items():
         line += f"  naive/fused {med[naive]['real_time'] / b['real_time']:.1f}x"
     print(line)
 PYEOF
+
+# grpo/interop/torch.hpp against libtorch itself, when the component torch is configured
+if cmake --build "$BUILD" --target help | grep -q 'torch_interop'; then
+  cmake --build "$BUILD" -j "${JOBS:-$(nproc)}" --target torch_interop
+  echo "== torch_interop =="
+  "$BUILD/benchmarks/torch_interop" | tee "$OUT/torch_interop.txt"
+fi
 
 if [[ -n ${SKIP_TORCH:-} ]]; then exit 0; fi
 if [[ -z $PY ]]; then
