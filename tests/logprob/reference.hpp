@@ -109,7 +109,8 @@ inline bool close(double got, double want, double rel) {
 /// max_i |got_i − want_i| / max_i |want_i|: a gradient's error relative to its largest entry
 /// (single entries can cancel to ~0); +inf when an entry of `got` is NaN or infinite (std::max
 /// would drop a NaN).
-inline double error_over_max(const std::vector<float>& got, const std::vector<double>& want) {
+template <class Real>
+double error_over_max(const std::vector<Real>& got, const std::vector<double>& want) {
   double err = 0, scale = 0;
   for (std::size_t i = 0; i < got.size(); ++i) {
     if (!std::isfinite(got[i])) return std::numeric_limits<double>::infinity();

@@ -92,6 +92,48 @@ TEST_CASE("fused linear: forward and backward match the materialised float64 ref
   check_against_reference(make(40, 64, 1003, 2), o, true);
 }
 
+TEST_CASE("fused linear float64: equals the materialised reference to 1e-12", "[fused_linear]") {
+  const auto pf = make(13, 17, 101, 4);
+  const std::vector<double> h(pf.hidden.begin(), pf.hidden.end()), w(pf.weight.begin(), pf.weight.end());
+  const auto n = static_cast<std::size_t>(pf.n);
+  const auto z = ref::linear_logits(h.data(), w.data(), pf.n, pf.h, pf.v);
+  auto get = [&](std::int64_t t, std::int64_t v) { return z[static_cast<std::size_t>(t * pf.v + v)]; };
+  std::vector<double> g(n), gh(n);
+  for (std::size_t t = 0; t < n; ++t) g[t] = std::sin(1.0 + static_cast<double>(t)), gh[t] = std::cos(2.0 * t);
+  for (const auto& [tc, vc] : {std::pair<index_t, index_t>{4, 32}, {5, 7}, {1000, 1000}, {1, 1}}) {
+    for (const float tau : {1.0f, 0.75f}) {
+      INFO("chunks " << tc << " x " << vc << " tau " << tau);
+      fused_linear_options o;
+      o.token_chunk = tc;
+      o.vocab_chunk = vc;
+      o.temperature = tau;
+      std::vector<double> logp(n, NAN), ent(n, NAN), lse(n, NAN);
+      REQUIRE(grpo::logprob::fused_linear_forward(h.data(), w.data(), pf.n, pf.h, pf.v, pf.targets.data(), o,
+                                                  logp.data(), ent.data(), lse.data())
+                  .ok());
+      const auto f = ref::forward(get, pf.n, pf.v, pf.targets.data(), tau);
+      for (std::size_t t = 0; t < n; ++t) {
+        CHECK(ref::close(logp[t], f.logp[t], 1e-12));
+        CHECK(ref::close(ent[t], f.entropy[t], 1e-12));
+      }
+      std::vector<double> dh(h.size(), NAN), dw(w.size(), NAN);
+      REQUIRE(grpo::logprob::fused_linear_backward(h.data(), w.data(), pf.n, pf.h, pf.v, pf.targets.data(), o,
+                                                   lse.data(), g.data(), dh.data(), dw.data(), ent.data(), gh.data())
+                  .ok());
+      const auto G = ref::backward(get, pf.n, pf.v, pf.targets.data(), tau, g, gh);
+      const auto want = ref::linear_backward(G, h.data(), w.data(), pf.n, pf.h, pf.v);
+      CHECK(ref::error_over_max(dh, want.dh) <= 1e-12);
+      CHECK(ref::error_over_max(dw, want.dw) <= 1e-12);
+    }
+  }
+  fused_linear_options avx2;
+  avx2.path = grpo::logprob::simd_path::avx2;
+  std::vector<double> logp(n);
+  const auto st = grpo::logprob::fused_linear_forward(h.data(), w.data(), pf.n, pf.h, pf.v, pf.targets.data(), avx2,
+                                                      logp.data());
+  CHECK(st.kind() == grpo::errc::bad_config);
+}
+
 TEST_CASE("fused linear: a caller workspace gives the same result as an owned one", "[fused_linear]") {
   const auto p = make(9, 8, 50, 3);
   fused_linear_options o;

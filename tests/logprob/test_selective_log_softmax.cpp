@@ -40,7 +40,7 @@ struct problem {
   std::vector<std::int64_t> targets;
   auto getter() const {
     return [this](std::int64_t t, std::int64_t v) {
-      return static_cast<double>(grpo::to_float(logits[static_cast<std::size_t>(t * shape.stride() + v)]));
+      return ref::as_double(logits[static_cast<std::size_t>(t * shape.stride() + v)]);
     };
   }
 };
@@ -66,9 +66,9 @@ problem<T> make_problem(index_t tokens, index_t vocab, index_t stride, float sca
 }
 
 template <class T>
-void check_forward(const problem<T>& p, float tau, simd_path path, double rel) {
+void check_forward(const problem<T>& p, grpo::logprob::real_of<T> tau, simd_path path, double rel) {
   const auto n = static_cast<std::size_t>(p.shape.tokens);
-  std::vector<float> logp(n, NAN), entropy(n, NAN), lse(n, NAN), logp_only(n, NAN);
+  std::vector<grpo::logprob::real_of<T>> logp(n, NAN), entropy(n, NAN), lse(n, NAN), logp_only(n, NAN);
   REQUIRE(grpo::logprob::selective_log_softmax_forward(p.logits.data(), p.shape, p.targets.data(), tau,
                                                        logp.data(), entropy.data(), lse.data(), path)
               .ok());
@@ -87,11 +87,11 @@ void check_forward(const problem<T>& p, float tau, simd_path path, double rel) {
 }
 
 template <class T>
-void check_backward(const problem<T>& p, float tau, simd_path path, bool with_entropy, double rel) {
+void check_backward(const problem<T>& p, grpo::logprob::real_of<T> tau, simd_path path, bool with_entropy, double rel) {
   const auto n = static_cast<std::size_t>(p.shape.tokens);
   std::mt19937 rng(7);
   std::normal_distribution<float> normal(0, 1);
-  std::vector<float> logp(n), entropy(n), lse(n), g(n), gh(n);
+  std::vector<grpo::logprob::real_of<T>> logp(n), entropy(n), lse(n), g(n), gh(n);
   for (auto& x : g) x = normal(rng);
   for (auto& x : gh) x = normal(rng);
   REQUIRE(grpo::logprob::selective_log_softmax_forward(p.logits.data(), p.shape, p.targets.data(), tau,
@@ -111,12 +111,12 @@ void check_backward(const problem<T>& p, float tau, simd_path path, bool with_en
   for (index_t t = 0; t < p.shape.tokens; ++t) {
     const double scale = (std::fabs(gd[t]) + (with_entropy ? std::fabs(gh[t]) * 10 : 0)) / tau + 1e-30;
     for (index_t v = 0; v < p.shape.vocab; ++v) {
-      const double got = grpo::to_float(dz[static_cast<std::size_t>(t * p.shape.stride() + v)]);
+      const double got = ref::as_double(dz[static_cast<std::size_t>(t * p.shape.stride() + v)]);
       const double w = want[static_cast<std::size_t>(t * p.shape.vocab + v)];
       worst = std::max(worst, std::fabs(got - w) / scale);
     }
     for (index_t v = p.shape.vocab; v < p.shape.stride(); ++v)  // padding untouched (still NaN)
-      CHECK(std::isnan(grpo::to_float(dz[static_cast<std::size_t>(t * p.shape.stride() + v)])));
+      CHECK(std::isnan(ref::as_double(dz[static_cast<std::size_t>(t * p.shape.stride() + v)])));
   }
   INFO("worst scaled error " << worst);
   CHECK(worst <= rel);
@@ -214,6 +214,28 @@ TEST_CASE("selective log-softmax bf16 forward and backward", "[logprob]") {
       check_backward(make_problem<bf16>(7, vocab, 0, 2.0f, 0.1, 22), 1.0f, path, true, 8e-2);
     }
   }
+}
+
+TEST_CASE("selective log-softmax float64: forward and backward equal the reference to 1e-12", "[logprob]") {
+  // the same row kernels instantiated in double (std::exp2): exact up to double rounding
+  for (const index_t vocab : {1, 7, 2049, 5003}) {
+    for (const double tau : {1.0, 0.7}) {
+      INFO("vocab " << vocab << " tau " << tau);
+      check_forward(make_problem<double>(11, vocab, 0, 3.0f, 0.0, 40), tau, simd_path::automatic, 1e-12);
+      check_forward(make_problem<double>(7, vocab, vocab + 5, 30.0f, 0.3, 41), tau, simd_path::scalar, 1e-12);
+      check_backward(make_problem<double>(9, vocab, 0, 3.0f, 0.0, 42), tau, simd_path::automatic, false, 1e-12);
+      check_backward(make_problem<double>(9, vocab, vocab + 3, 3.0f, 0.2, 43), tau, simd_path::automatic, true, 1e-12);
+    }
+  }
+  // blocks whose maximum jumps (the reference moves) and a row past one block of 2048
+  check_forward(make_problem<double>(5, 9000, 0, 80.0f, 0.5, 44), 1.0, simd_path::automatic, 1e-12);
+  // the AVX2 kernels are float32: asking for them with float64 logits is an error
+  const auto p = make_problem<double>(2, 9, 0, 1.0f, 0.0, 45);
+  std::vector<double> logp(2);
+  const auto st = grpo::logprob::selective_log_softmax_forward(p.logits.data(), p.shape, p.targets.data(), 1.0,
+                                                               logp.data(), nullptr, nullptr, simd_path::avx2);
+  CHECK(st.kind() == grpo::errc::bad_config);
+  CHECK(st.input() == "path");
 }
 
 TEST_CASE("selective log-softmax fp32 backward, with and without the entropy gradient", "[logprob]") {

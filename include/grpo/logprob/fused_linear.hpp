@@ -70,24 +70,40 @@ inline chunk_dims dims(index_t tokens, index_t vocab, const fused_linear_options
 /// errc::out_of_memory).
 namespace fused_detail {
 inline constexpr std::size_t round_up_64(std::size_t n) { return (n + 63) & ~std::size_t{63}; }
+/// A token's running statistics over the vocabulary chunks: sums in double, the maximum in Real.
+template <class Real>
+using stats_of = softmax_stats<double, Real>;
 }  // namespace fused_detail
 
-inline std::size_t fused_linear_workspace_bytes(index_t tokens, index_t /*hidden*/, index_t vocab,
-                                                const fused_linear_options& o) {
+/// `Real`: float, or double for float64 hidden states and weights.
+template <class Real = float>
+std::size_t fused_linear_workspace_bytes(index_t tokens, index_t /*hidden*/, index_t vocab,
+                                         const fused_linear_options& o) {
   const auto d = fused_detail::dims(tokens, vocab, o);
-  if (d.tc > std::numeric_limits<index_t>::max() / 4 / d.vc) return 0;
-  const auto chunk = fused_detail::round_up_64(static_cast<std::size_t>(d.tc * d.vc) * sizeof(float));
-  const auto stats = static_cast<std::size_t>(d.tc) * (sizeof(softmax_stats<double>) + sizeof(float));
+  if (d.tc > std::numeric_limits<index_t>::max() / 8 / d.vc) return 0;
+  const auto chunk = fused_detail::round_up_64(static_cast<std::size_t>(d.tc * d.vc) * sizeof(Real));
+  const auto stats = static_cast<std::size_t>(d.tc) * (sizeof(fused_detail::stats_of<Real>) + sizeof(Real));
   return chunk + stats + 64;  // + alignment slack of the start
 }
 
 namespace fused_detail {
 
-using row_major = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
-using map = Eigen::Map<row_major>;
+template <class Real>
+using row_major_t = Eigen::Matrix<Real, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+template <class Real>
+using map_t = Eigen::Map<row_major_t<Real>>;
+using map = map_t<float>;
 
-inline status check(const float* h, const float* w, index_t tokens, index_t hidden, index_t vocab,
-                    const std::int64_t* targets, const fused_linear_options& o, const float* out, const char* out_name) {
+/// A strided matrix view (gemm::cview for any element type).
+template <class Real>
+struct mview {
+  const Real* data;
+  index_t rs, cs;
+};
+
+template <class Real>
+status check(const Real* h, const Real* w, index_t tokens, index_t hidden, index_t vocab,
+             const std::int64_t* targets, const fused_linear_options& o, const Real* out, const char* out_name) {
   if (tokens < 0) return {errc::shape_mismatch, "tokens", -1, "negative token count"};
   if (hidden <= 0) return {errc::shape_mismatch, "hidden", -1, "hidden size must be positive"};
   if (vocab <= 0) return {errc::shape_mismatch, "vocab", -1, "vocabulary size must be positive"};
@@ -102,10 +118,10 @@ inline status check(const float* h, const float* w, index_t tokens, index_t hidd
   return detail::check_targets(targets, tokens, vocab);
 }
 
-/// The first 64-byte aligned float of the caller's workspace, or of `owned`, allocated here when
+/// The first 64-byte aligned Real of the caller's workspace, or of `owned`, allocated here when
 /// the caller gave none. `need` (0: the size overflowed) includes the 64 bytes of alignment slack.
-inline status workspace_floats(workspace ws, std::size_t need, std::unique_ptr<unsigned char[]>& owned,
-                               float** first) {
+template <class Real>
+status workspace_floats(workspace ws, std::size_t need, std::unique_ptr<unsigned char[]>& owned, Real** first) {
   if (need == 0) return {errc::out_of_memory, "workspace", -1, "the chunk size overflows"};
   unsigned char* base = static_cast<unsigned char*>(ws.data);
   if (base == nullptr) {
@@ -116,24 +132,25 @@ inline status workspace_floats(workspace ws, std::size_t need, std::unique_ptr<u
     return {errc::out_of_memory, "workspace", -1,
             "needs " + std::to_string(need) + " bytes, got " + std::to_string(ws.bytes)};
   }
-  *first = reinterpret_cast<float*>((reinterpret_cast<std::uintptr_t>(base) + 63) & ~std::uintptr_t{63});
+  *first = reinterpret_cast<Real*>((reinterpret_cast<std::uintptr_t>(base) + 63) & ~std::uintptr_t{63});
   return {};
 }
 
 /// Carves the logits chunk and the per-token statistics out of the workspace (or allocates it).
+template <class Real>
 struct scratch {
   std::unique_ptr<unsigned char[]> owned;
-  float* chunk = nullptr;
-  softmax_stats<double>* stats = nullptr;
-  float* z_target = nullptr;
+  Real* chunk = nullptr;
+  stats_of<Real>* stats = nullptr;
+  Real* z_target = nullptr;
 
   status acquire(workspace ws, index_t tokens, index_t hidden, index_t vocab, const fused_linear_options& o) {
-    GRPO_TRY(workspace_floats(ws, fused_linear_workspace_bytes(tokens, hidden, vocab, o), owned, &chunk));
+    GRPO_TRY(workspace_floats(ws, fused_linear_workspace_bytes<Real>(tokens, hidden, vocab, o), owned, &chunk));
     const auto d = dims(tokens, vocab, o);
     // the statistics (doubles) start on the next 64-byte boundary after the chunk
-    stats = reinterpret_cast<softmax_stats<double>*>(reinterpret_cast<unsigned char*>(chunk) +
-                                                     round_up_64(static_cast<std::size_t>(d.tc * d.vc) * sizeof(float)));
-    z_target = reinterpret_cast<float*>(stats + d.tc);
+    stats = reinterpret_cast<stats_of<Real>*>(reinterpret_cast<unsigned char*>(chunk) +
+                                                     round_up_64(static_cast<std::size_t>(d.tc * d.vc) * sizeof(Real)));
+    z_target = reinterpret_cast<Real*>(stats + d.tc);
     return {};
   }
 };
@@ -157,17 +174,20 @@ void parallel_slices(index_t n, F&& f) {
 
 /// C = A·B, or C += A·B when `accumulate`: A m×k, B k×n, C row-major with leading dimension ldc.
 /// With AVX2 the GEMM of grpo/core/sgemm.hpp (1.1–1.6× Eigen's here, docs/performance.md),
-/// else Eigen's. Single-threaded; false when sgemm's packing buffers cannot be allocated.
-inline bool matmul(bool avx2, index_t m, index_t n, index_t k, gemm::cview A, gemm::cview B, float* C, index_t ldc,
-                   bool accumulate) {
+/// else Eigen's (always Eigen's in double). Single-threaded; false when sgemm's packing buffers
+/// cannot be allocated.
+template <class Real>
+bool matmul(bool avx2, index_t m, index_t n, index_t k, mview<Real> A, mview<Real> B, Real* C, index_t ldc,
+            bool accumulate) {
 #if GRPO_HAVE_X86_SIMD
-  if (avx2) return gemm::sgemm(m, n, k, A, B, C, ldc, accumulate);
+  if constexpr (std::is_same_v<Real, float>)
+    if (avx2) return gemm::sgemm(m, n, k, {A.data, A.rs, A.cs}, {B.data, B.rs, B.cs}, C, ldc, accumulate);
 #endif
   (void)avx2;
-  using smap = Eigen::Map<const row_major, 0, Eigen::Stride<Eigen::Dynamic, Eigen::Dynamic>>;
+  using smap = Eigen::Map<const row_major_t<Real>, 0, Eigen::Stride<Eigen::Dynamic, Eigen::Dynamic>>;
   using stride = Eigen::Stride<Eigen::Dynamic, Eigen::Dynamic>;
   const smap a(A.data, m, k, stride(A.rs, A.cs)), b(B.data, k, n, stride(B.rs, B.cs));
-  Eigen::Map<row_major, 0, Eigen::OuterStride<>> c(C, m, n, Eigen::OuterStride<>(ldc));
+  Eigen::Map<row_major_t<Real>, 0, Eigen::OuterStride<>> c(C, m, n, Eigen::OuterStride<>(ldc));
   if (accumulate) c.noalias() += a * b;
   else c.noalias() = a * b;
   return true;
@@ -175,8 +195,9 @@ inline bool matmul(bool avx2, index_t m, index_t n, index_t k, gemm::cview A, ge
 
 /// matmul over one slice per OpenMP thread (parallel_slices) of C's columns [0, n): slice
 /// (lo, cnt) multiplies A by B's columns lo.. and writes C's columns lo... False if any failed.
-inline bool matmul_cols(bool avx2, index_t m, index_t n, index_t k, gemm::cview A, gemm::cview B, float* C, index_t ldc,
-                        bool accumulate) {
+template <class Real>
+bool matmul_cols(bool avx2, index_t m, index_t n, index_t k, mview<Real> A, mview<Real> B, Real* C, index_t ldc,
+                 bool accumulate) {
   std::atomic<bool> ok{true};
   parallel_slices(n, [&](index_t lo, index_t cnt) {
     if (!matmul(avx2, m, cnt, k, A, {B.data + lo * B.cs, B.rs, B.cs}, C + lo, ldc, accumulate)) ok = false;
@@ -186,8 +207,9 @@ inline bool matmul_cols(bool avx2, index_t m, index_t n, index_t k, gemm::cview 
 
 /// matmul over one slice per OpenMP thread of C's rows [0, m): slice (lo, cnt) multiplies A's
 /// rows lo.. by B and writes C's rows lo... False if any failed.
-inline bool matmul_rows(bool avx2, index_t m, index_t n, index_t k, gemm::cview A, gemm::cview B, float* C, index_t ldc,
-                        bool accumulate) {
+template <class Real>
+bool matmul_rows(bool avx2, index_t m, index_t n, index_t k, mview<Real> A, mview<Real> B, Real* C, index_t ldc,
+                 bool accumulate) {
   std::atomic<bool> ok{true};
   parallel_slices(m, [&](index_t lo, index_t cnt) {
     if (!matmul(avx2, cnt, n, k, {A.data + lo * A.rs, A.rs, A.cs}, B, C + lo * ldc, ldc, accumulate)) ok = false;
@@ -199,64 +221,57 @@ inline status gemm_out_of_memory() {
   return {errc::out_of_memory, "workspace", -1, "could not allocate the GEMM packing buffers (about 2 MiB a thread)"};
 }
 
-inline cpu_detail::row_result row_forward(const float* row, index_t n, float inv_tau, bool entropy, bool avx2) {
-#if GRPO_HAVE_X86_SIMD
-  if (avx2)
-    return entropy ? cpu_detail::avx2_kernels::row_forward<float, true>(row, n, inv_tau)
-                   : cpu_detail::avx2_kernels::row_forward<float, false>(row, n, inv_tau);
-#endif
-  (void)avx2;
-  return entropy ? cpu_detail::scalar_kernels::row_forward<float, true>(row, n, inv_tau)
-                 : cpu_detail::scalar_kernels::row_forward<float, false>(row, n, inv_tau);
+template <class Real>
+cpu_detail::row_result_t<Real> row_forward(const Real* row, index_t n, Real inv_tau, bool entropy, bool avx2) {
+  return entropy ? cpu_detail::row_forward<Real, true>(row, n, inv_tau, avx2)
+                 : cpu_detail::row_forward<Real, false>(row, n, inv_tau, avx2);
 }
 
-inline void row_backward(float* row, index_t n, index_t target, float inv_tau, float lse, float g, float gh,
-                         float h, bool avx2) {
-#if GRPO_HAVE_X86_SIMD
-  if (avx2) {
-    if (gh != 0) cpu_detail::avx2_kernels::row_backward<float, true>(row, row, n, target, inv_tau, lse, g, gh, h);
-    else cpu_detail::avx2_kernels::row_backward<float, false>(row, row, n, target, inv_tau, lse, g, gh, h);
-    return;
-  }
-#endif
-  (void)avx2;
-  if (gh != 0) cpu_detail::scalar_kernels::row_backward<float, true>(row, row, n, target, inv_tau, lse, g, gh, h);
-  else cpu_detail::scalar_kernels::row_backward<float, false>(row, row, n, target, inv_tau, lse, g, gh, h);
+/// G = dL/dz over the logits row, in place
+template <class Real>
+void row_backward(Real* row, index_t n, index_t target, Real inv_tau, Real lse, Real g, Real gh, Real h, bool avx2) {
+  if (gh != 0) cpu_detail::row_backward<Real, true>(row, row, n, target, inv_tau, lse, g, gh, h, avx2);
+  else cpu_detail::row_backward<Real, false>(row, row, n, target, inv_tau, lse, g, gh, h, avx2);
 }
 
 }  // namespace fused_detail
 
 /// Forward: logp [tokens] (and entropy, lse when non-null; keep lse, and entropy if its gradient
-/// is wanted, for the backward).
-inline status fused_linear_forward(const float* hidden, const float* weight, index_t tokens, index_t hidden_size,
-                                   index_t vocab, const std::int64_t* targets, const fused_linear_options& o,
-                                   float* logp, float* entropy = nullptr, float* lse = nullptr, workspace ws = {}) {
+/// is wanted, for the backward). Real: float (AVX2 or Eigen), or double (Eigen and the scalar
+/// row kernels in double; requesting simd_path::avx2 for double is an error).
+template <class Real>
+  requires(std::is_same_v<Real, float> || std::is_same_v<Real, double>)
+status fused_linear_forward(const Real* hidden, const std::type_identity_t<Real>* weight, index_t tokens,
+                            index_t hidden_size, index_t vocab, const std::int64_t* targets,
+                            const fused_linear_options& o, std::type_identity_t<Real>* logp,
+                            std::type_identity_t<Real>* entropy = nullptr, std::type_identity_t<Real>* lse = nullptr,
+                            workspace ws = {}) {
   using namespace fused_detail;
-  GRPO_TRY(check(hidden, weight, tokens, hidden_size, vocab, targets, o, logp, "logp"));
+  GRPO_TRY(check<Real>(hidden, weight, tokens, hidden_size, vocab, targets, o, logp, "logp"));
   if (tokens == 0) return {};
   bool avx2 = false;
-  GRPO_TRY(cpu_detail::resolve_path(o.path, &avx2));
-  scratch sc;
+  GRPO_TRY(cpu_detail::resolve_path_for<Real>(o.path, &avx2));
+  scratch<Real> sc;
   GRPO_TRY(sc.acquire(ws, tokens, hidden_size, vocab, o));
   const auto d = dims(tokens, vocab, o);
-  const float inv_tau = 1.0f / o.temperature;
+  const Real inv_tau = Real(1) / static_cast<Real>(o.temperature);
   std::atomic<index_t> first_bad{tokens};
   for (index_t t0 = 0; t0 < tokens; t0 += d.tc) {
     const index_t tc = std::min(d.tc, tokens - t0);
     for (index_t i = 0; i < tc; ++i) sc.stats[i] = {};
-    const float* h = hidden + t0 * hidden_size;
+    const Real* h = hidden + t0 * hidden_size;
     for (index_t v0 = 0; v0 < vocab; v0 += d.vc) {
       const index_t vc = std::min(d.vc, vocab - v0);
       // z [tc, vc] = h [tc, H] · W[v0 .., :]ᵀ
-      if (!matmul_cols(avx2, tc, vc, hidden_size, {h, hidden_size, 1}, {weight + v0 * hidden_size, 1, hidden_size},
-                       sc.chunk, vc, false))
+      if (!matmul_cols<Real>(avx2, tc, vc, hidden_size, {h, hidden_size, 1}, {weight + v0 * hidden_size, 1, hidden_size},
+                             sc.chunk, vc, false))
         return gemm_out_of_memory();
       GRPO_LOGPROB_OMP_FOR
       for (index_t i = 0; i < tc; ++i) {
-        const float* row = sc.chunk + i * vc;
-        const cpu_detail::row_result r = row_forward(row, vc, inv_tau, entropy != nullptr, avx2);
+        const Real* row = sc.chunk + i * vc;
+        const cpu_detail::row_result_t<Real> r = row_forward(row, vc, inv_tau, entropy != nullptr, avx2);
         // the chunk's statistics relative to its own logsumexp: s = 1, w = Σ p (z' − lse_c) = −H_c
-        softmax_stats<double> part;
+        stats_of<Real> part;
         if (std::isnan(r.lse)) part.s = NAN;
         else if (r.lse != -INFINITY) part = {r.lse, 1.0, -static_cast<double>(r.entropy)};
         sc.stats[i].merge(part);
@@ -265,7 +280,7 @@ inline status fused_linear_forward(const float* hidden, const float* weight, ind
       }
     }
     for (index_t i = 0; i < tc; ++i) {
-      const float l = sc.stats[i].lse();
+      const auto l = static_cast<Real>(sc.stats[i].lse());
       if (!std::isfinite(l)) cpu_detail::atomic_min(first_bad, t0 + i);
       logp[t0 + i] = sc.z_target[i] * inv_tau - l;
       if (entropy) entropy[t0 + i] = sc.stats[i].entropy();
@@ -280,15 +295,18 @@ inline status fused_linear_forward(const float* hidden, const float* weight, ind
 
 /// Backward: dhidden [tokens, H] and dweight [V, H] (both overwritten) from g = dlogp (and
 /// g_H = dentropy with the forward's entropy, when non-null).
-inline status fused_linear_backward(const float* hidden, const float* weight, index_t tokens, index_t hidden_size,
-                                    index_t vocab, const std::int64_t* targets, const fused_linear_options& o,
-                                    const float* lse, const float* dlogp, float* dhidden, float* dweight,
-                                    const float* entropy = nullptr, const float* dentropy = nullptr,
-                                    workspace ws = {}) {
+template <class Real>
+  requires(std::is_same_v<Real, float> || std::is_same_v<Real, double>)
+status fused_linear_backward(const Real* hidden, const std::type_identity_t<Real>* weight, index_t tokens,
+                             index_t hidden_size, index_t vocab, const std::int64_t* targets,
+                             const fused_linear_options& o, const std::type_identity_t<Real>* lse,
+                             const std::type_identity_t<Real>* dlogp, std::type_identity_t<Real>* dhidden,
+                             std::type_identity_t<Real>* dweight, const std::type_identity_t<Real>* entropy = nullptr,
+                             const std::type_identity_t<Real>* dentropy = nullptr, workspace ws = {}) {
   using namespace fused_detail;
-  GRPO_TRY(check(hidden, weight, tokens, hidden_size, vocab, targets, o, dlogp, "dlogp"));
+  GRPO_TRY(check<Real>(hidden, weight, tokens, hidden_size, vocab, targets, o, dlogp, "dlogp"));
   GRPO_TRY(detail::check_not_null(dweight, "dweight"));
-  map dw(dweight, vocab, hidden_size);
+  map_t<Real> dw(dweight, vocab, hidden_size);
   dw.setZero();
   if (tokens == 0) return {};
   GRPO_TRY(detail::check_not_null(lse, "lse"));
@@ -301,32 +319,32 @@ inline status fused_linear_backward(const float* hidden, const float* weight, in
     GRPO_TRY(detail::check_finite(dentropy, tokens, "dentropy"));
   }
   bool avx2 = false;
-  GRPO_TRY(cpu_detail::resolve_path(o.path, &avx2));
-  scratch sc;
+  GRPO_TRY(cpu_detail::resolve_path_for<Real>(o.path, &avx2));
+  scratch<Real> sc;
   GRPO_TRY(sc.acquire(ws, tokens, hidden_size, vocab, o));
   const auto d = dims(tokens, vocab, o);
-  const float inv_tau = 1.0f / o.temperature;
-  map(dhidden, tokens, hidden_size).setZero();
+  const Real inv_tau = Real(1) / static_cast<Real>(o.temperature);
+  map_t<Real>(dhidden, tokens, hidden_size).setZero();
   for (index_t t0 = 0; t0 < tokens; t0 += d.tc) {
     const index_t tc = std::min(d.tc, tokens - t0);
-    const float* h = hidden + t0 * hidden_size;
-    float* dh = dhidden + t0 * hidden_size;
+    const Real* h = hidden + t0 * hidden_size;
+    Real* dh = dhidden + t0 * hidden_size;
     for (index_t v0 = 0; v0 < vocab; v0 += d.vc) {
       const index_t vc = std::min(d.vc, vocab - v0);
-      const float* wc = weight + v0 * hidden_size;
+      const Real* wc = weight + v0 * hidden_size;
       // recompute the logits chunk, then turn it into G = dL/dz in place
-      if (!matmul_cols(avx2, tc, vc, hidden_size, {h, hidden_size, 1}, {wc, 1, hidden_size}, sc.chunk, vc, false))
+      if (!matmul_cols<Real>(avx2, tc, vc, hidden_size, {h, hidden_size, 1}, {wc, 1, hidden_size}, sc.chunk, vc, false))
         return gemm_out_of_memory();
       GRPO_LOGPROB_OMP_FOR
       for (index_t i = 0; i < tc; ++i) {
         const index_t t = t0 + i;
         const index_t y = targets[t] - v0;
-        row_backward(sc.chunk + i * vc, vc, (y >= 0 && y < vc) ? y : -1, inv_tau, lse[t], dlogp[t],
-                     dentropy ? dentropy[t] : 0.0f, dentropy ? entropy[t] : 0.0f, avx2);
+        row_backward<Real>(sc.chunk + i * vc, vc, (y >= 0 && y < vc) ? y : -1, inv_tau, lse[t], dlogp[t],
+                           dentropy ? dentropy[t] : Real(0), dentropy ? entropy[t] : Real(0), avx2);
       }
       // dh [tc, H] += G [tc, vc] · W[v0 .., :];  dW[v0 .., :] [vc, H] += Gᵀ · h
-      if (!matmul_cols(avx2, tc, hidden_size, vc, {sc.chunk, vc, 1}, {wc, hidden_size, 1}, dh, hidden_size, true) ||
-          !matmul_rows(avx2, vc, hidden_size, tc, {sc.chunk, 1, vc}, {h, hidden_size, 1}, dweight + v0 * hidden_size,
+      if (!matmul_cols<Real>(avx2, tc, hidden_size, vc, {sc.chunk, vc, 1}, {wc, hidden_size, 1}, dh, hidden_size, true) ||
+          !matmul_rows<Real>(avx2, vc, hidden_size, tc, {sc.chunk, 1, vc}, {h, hidden_size, 1}, dweight + v0 * hidden_size,
                        hidden_size, true))
         return gemm_out_of_memory();
     }
@@ -364,7 +382,7 @@ status fused_linear_loss(const float* hidden, const float* weight, index_t token
                          const std::int64_t* targets, const fused_linear_options& o, Loss&& loss, float* dhidden,
                          float* dweight, bool with_entropy = false, float* logp_out = nullptr, workspace ws = {}) {
   using namespace fused_detail;
-  GRPO_TRY(check(hidden, weight, tokens, hidden_size, vocab, targets, o, dweight, "dweight"));
+  GRPO_TRY(check<float>(hidden, weight, tokens, hidden_size, vocab, targets, o, dweight, "dweight"));
   map dw(dweight, vocab, hidden_size);
   dw.setZero();
   if (tokens == 0) return {};
@@ -385,13 +403,13 @@ status fused_linear_loss(const float* hidden, const float* weight, index_t token
     const index_t tc = std::min(tcmax, tokens - t0);
     const float* h = hidden + t0 * hidden_size;
     // z [tc, V] = h [tc, H] · Wᵀ
-    if (!matmul_cols(avx2, tc, vocab, hidden_size, {h, hidden_size, 1}, {weight, 1, hidden_size}, z, vocab, false))
+    if (!matmul_cols<float>(avx2, tc, vocab, hidden_size, {h, hidden_size, 1}, {weight, 1, hidden_size}, z, vocab, false))
       return gemm_out_of_memory();
     std::atomic<index_t> first_bad{tokens};
     GRPO_LOGPROB_OMP_FOR
     for (index_t i = 0; i < tc; ++i) {
       const float* row = z + i * vocab;
-      const cpu_detail::row_result r = row_forward(row, vocab, inv_tau, with_entropy, avx2);
+      const cpu_detail::row_result r = row_forward<float>(row, vocab, inv_tau, with_entropy, avx2);
       if (!std::isfinite(r.lse)) cpu_detail::atomic_min(first_bad, t0 + i);
       logp[i] = cpu_detail::scalar_kernels::logp_of(row[targets[t0 + i]], inv_tau, r);
       lse[i] = r.lse;
@@ -414,12 +432,12 @@ status fused_linear_loss(const float* hidden, const float* weight, index_t token
     if (logp_out) std::copy(logp, logp + tc, logp_out + t0);
     GRPO_LOGPROB_OMP_FOR
     for (index_t i = 0; i < tc; ++i)
-      row_backward(z + i * vocab, vocab, targets[t0 + i], inv_tau, lse[i], dlogp[i], with_entropy ? dent[i] : 0.0f,
-                   ent[i], avx2);
+      row_backward<float>(z + i * vocab, vocab, targets[t0 + i], inv_tau, lse[i], dlogp[i],
+                          with_entropy ? dent[i] : 0.0f, ent[i], avx2);
     // dh [tc, H] = G [tc, V] · W;  dW [V, H] += Gᵀ · h
-    if (!matmul_cols(avx2, tc, hidden_size, vocab, {z, vocab, 1}, {weight, hidden_size, 1}, dhidden + t0 * hidden_size,
-                     hidden_size, false) ||
-        !matmul_rows(avx2, vocab, hidden_size, tc, {z, 1, vocab}, {h, hidden_size, 1}, dweight, hidden_size, true))
+    if (!matmul_cols<float>(avx2, tc, hidden_size, vocab, {z, vocab, 1}, {weight, hidden_size, 1},
+                            dhidden + t0 * hidden_size, hidden_size, false) ||
+        !matmul_rows<float>(avx2, vocab, hidden_size, tc, {z, 1, vocab}, {h, hidden_size, 1}, dweight, hidden_size, true))
       return gemm_out_of_memory();
   }
   return {};

@@ -6,8 +6,9 @@
 // (and, optionally, the entropy H[t] = −Σ_v p log p) in ONE online pass over each row, never
 // materialising the log-softmax; and the backward
 //     dL/dz[t, v] = (g_t·(1[v = y_t] − p_v) − g_H,t·p_v·(log p_v + H_t)) / τ,   g = dL/dlogp, g_H = dL/dH,
-// into a separate buffer or in place over the logits. fp32 and bf16 logits; AVX2 (chosen at run
-// time) or scalar; OpenMP over tokens; 64-bit indices throughout.
+// into a separate buffer or in place over the logits. fp32 and bf16 logits on AVX2 (chosen at run
+// time) or scalar kernels, fp64 logits (double outputs) on the same kernels instantiated in
+// double; OpenMP over tokens; 64-bit indices throughout.
 //
 //   std::vector<float> logp(N), lse(N);
 //   GRPO_TRY(grpo::logprob::selective_log_softmax_forward(logits, {N, V}, targets, tau,
@@ -44,41 +45,68 @@ namespace grpo::logprob {
 
 namespace cpu_detail {
 
-struct row_result {
-  float lse;      ///< log Σ_v exp(z_v/τ); −inf for an all-masked row, NaN for a row with NaN/+inf
-  float entropy;  ///< −Σ p log p
-  float m2;       ///< max_v z_v·log2(e)/τ (as rounded in the pass)
-  float log2_s;   ///< log2 Σ_v 2^(z_v·log2(e)/τ − m2)
+/// One row's forward statistics, in the kernel's precision R (float, or double for float64 logits).
+template <class R>
+struct row_result_t {
+  R lse;      ///< log Σ_v exp(z_v/τ); −inf for an all-masked row, NaN for a row with NaN/+inf
+  R entropy;  ///< −Σ p log p
+  R m2;       ///< max_v z_v·log2(e)/τ (as rounded in the pass)
+  R log2_s;   ///< log2 Σ_v 2^(z_v·log2(e)/τ − m2)
 };
+using row_result = row_result_t<float>;
 
-// ---- the scalar policy: a "vector" of one float --------------------------------------------
-namespace scalar_kernels {
-struct ops {
-  using vec = float;
+// ---- the scalar policy: a "vector" of one R ------------------------------------------------
+// R = float for float and bf16 logits (the fast exp2 of grpo/core/vexp.hpp), R = double for
+// float64 logits (std::exp2: the float64 path is for checking, exact to double rounding).
+template <class R>
+struct scalar_ops {
+  using vec = R;
+  using real = R;
   static constexpr index_t width = 1;
-  static float set1(float x) { return x; }
-  static float load(const float* p) { return *p; }
-  static float load(const bf16* p) { return static_cast<float>(*p); }
+  static R set1(R x) { return x; }
+  static R load(const R* p) { return *p; }
+  static R load(const bf16* p) { return static_cast<float>(*p); }
   template <class T>
-  static void load2(const T* p, float& a, float& b) {
+  static void load2(const T* p, R& a, R& b) {
     a = load(p);
     b = load(p + 1);
   }
-  static void store(float* p, float x) { *p = x; }
-  static void store(bf16* p, float x) { *p = bf16(x); }
-  static float add(float a, float b) { return a + b; }
-  static float mul(float a, float b) { return a * b; }
-  static float fmadd(float a, float b, float c) { return std::fma(a, b, c); }
-  static float max_keep(float a, float b) { return a > b ? a : b; }  // b when either is NaN
-  static float exp2(float t) { return simd::exp2_flush_scalar(t); }
-  static float exp2_sum(float t) { return simd::exp2_floor_scalar(t); }
-  static float hsum(float x) { return x; }
-  static float hmax(float x) { return x; }
+  static void store(R* p, R x) { *p = x; }
+  static void store(bf16* p, R x) { *p = bf16(static_cast<float>(x)); }
+  static R add(R a, R b) { return a + b; }
+  static R mul(R a, R b) { return a * b; }
+  static R fmadd(R a, R b, R c) { return std::fma(a, b, c); }
+  static R max_keep(R a, R b) { return a > b ? a : b; }  // b when either is NaN
+  static R exp2(R t) {
+    if constexpr (std::is_same_v<R, float>) return simd::exp2_flush_scalar(t);
+    else return std::exp2(t);
+  }
+  static R exp2_sum(R t) {
+    if constexpr (std::is_same_v<R, float>) return simd::exp2_floor_scalar(t);
+    else return std::exp2(t);
+  }
+  static R hsum(R x) { return x; }
+  static R hmax(R x) { return x; }
   template <class T>
   static void prefetch(const T*) {}
+  // one element, for the rows' tails (the same in every policy)
+  template <class T>
+  static R scalar(const T* p) { return load(p); }
+  template <class T>
+  static void put(T* p, R x) { store(p, x); }
+  static R exp2_1(R t) { return exp2(t); }
+  static R exp2_sum_1(R t) { return exp2_sum(t); }
 };
+
+namespace scalar_kernels {
+using ops = scalar_ops<float>;
 #include <grpo/logprob/detail/row_kernels.inl>
 }  // namespace scalar_kernels
+
+namespace scalar64_kernels {  // float64 logits
+using ops = scalar_ops<double>;
+#include <grpo/logprob/detail/row_kernels.inl>
+}  // namespace scalar64_kernels
 
 // ---- the AVX2 policy: 8 floats, compiled for AVX2+FMA whatever the build flags -------------
 #if GRPO_HAVE_X86_SIMD
@@ -91,7 +119,14 @@ struct ops {
 namespace avx2_kernels {
 struct ops {
   using vec = __m256;
+  using real = float;
   static constexpr index_t width = 8;
+  template <class T>
+  static float scalar(const T* p) { return to_float(*p); }
+  template <class T>
+  static void put(T* p, float x) { *p = from_float<T>(x); }
+  static float exp2_1(float t) { return simd::exp2_flush_scalar(t); }
+  static float exp2_sum_1(float t) { return simd::exp2_floor_scalar(t); }
   static __m256 set1(float x) { return _mm256_set1_ps(x); }
   static __m256 load(const float* p) { return _mm256_loadu_ps(p); }
   static __m256 load(const bf16* p) {  // bf16 -> fp32 is a 16-bit left shift of the bits
@@ -169,7 +204,7 @@ template <class T>
 status describe_bad_row(const T* logits, const logits_shape& shape, index_t t) {
   const T* row = logits + t * shape.stride();
   for (index_t v = 0; v < shape.vocab; ++v) {
-    const float x = to_float(row[v]);
+    const double x = scalar_ops<std::conditional_t<std::is_same_v<T, double>, double, float>>::scalar(row + v);
     if (std::isnan(x) || x == INFINITY)
       return {errc::non_finite, "logits", t * shape.stride() + v,
               std::string(std::isnan(x) ? "NaN" : "+inf") + " logit in row " + std::to_string(t)};
@@ -180,7 +215,7 @@ status describe_bad_row(const T* logits, const logits_shape& shape, index_t t) {
 
 template <class T>
 status check_forward_inputs(const T* logits, const logits_shape& shape, const std::int64_t* targets,
-                            float temperature, const float* per_token, const char* per_token_name = "logp") {
+                            double temperature, const void* per_token, const char* per_token_name = "logp") {
   GRPO_TRY(detail::check_shape(shape));
   GRPO_TRY(detail::check_temperature(temperature));
   if (shape.tokens == 0) return {};
@@ -190,36 +225,86 @@ status check_forward_inputs(const T* logits, const logits_shape& shape, const st
   return detail::check_targets(targets, shape.tokens, shape.vocab);
 }
 
+/// The precision of the log-probs, statistics and gradients for logits of type T: float for
+/// float and bf16 logits, double for float64 logits.
+template <class T>
+using real_of = std::conditional_t<std::is_same_v<T, double>, double, float>;
+
+/// The row passes for T: float64 logits run the scalar double policy; AVX2 exists for float32
+/// and bf16 only (requesting it for float64 is an error).
+template <class T>
+status resolve_path_for(simd_path requested, bool* use_avx2) {
+  if constexpr (std::is_same_v<T, double>) {
+    *use_avx2 = false;
+    if (requested == simd_path::avx2)
+      return {errc::bad_config, "path", -1, "the AVX2 kernels take float32 and bf16 logits; float64 runs scalar"};
+    return {};
+  } else {
+    return resolve_path(requested, use_avx2);
+  }
+}
+
+template <class T, bool Entropy>
+row_result_t<real_of<T>> row_forward(const T* row, index_t vocab, real_of<T> inv_tau, bool use_avx2) {
+  if constexpr (std::is_same_v<T, double>) {
+    (void)use_avx2;
+    return scalar64_kernels::row_forward<T, Entropy>(row, vocab, inv_tau);
+  } else {
+#if GRPO_HAVE_X86_SIMD
+    if (use_avx2) return avx2_kernels::row_forward<T, Entropy>(row, vocab, inv_tau);
+#endif
+    return scalar_kernels::row_forward<T, Entropy>(row, vocab, inv_tau);
+  }
+}
+
+template <class T>
+real_of<T> logp_of(const T* z_y, real_of<T> inv_tau, const row_result_t<real_of<T>>& r) {
+  if constexpr (std::is_same_v<T, double>) return scalar64_kernels::logp_of(*z_y, inv_tau, r);
+  else return scalar_kernels::logp_of(to_float(*z_y), inv_tau, r);
+}
+
+template <class T, bool Entropy>
+void row_backward(const T* row, T* drow, index_t vocab, index_t target, real_of<T> inv_tau, real_of<T> lse,
+                  real_of<T> g, real_of<T> gh, real_of<T> h, bool use_avx2) {
+  if constexpr (std::is_same_v<T, double>) {
+    (void)use_avx2;
+    scalar64_kernels::row_backward<T, Entropy>(row, drow, vocab, target, inv_tau, lse, g, gh, h);
+  } else {
+#if GRPO_HAVE_X86_SIMD
+    if (use_avx2) return avx2_kernels::row_backward<T, Entropy>(row, drow, vocab, target, inv_tau, lse, g, gh, h);
+#endif
+    scalar_kernels::row_backward<T, Entropy>(row, drow, vocab, target, inv_tau, lse, g, gh, h);
+  }
+}
+
 }  // namespace cpu_detail
 
+using cpu_detail::real_of;
+
 /// Forward: logp[t] (and entropy[t], lse[t] = logsumexp(z[t,:]/τ) when those are non-null).
-/// Keep `lse` (and `entropy` when its gradient is wanted) for the backward.
+/// Keep `lse` (and `entropy` when its gradient is wanted) for the backward. Logits of float or
+/// bf16 give float outputs; float64 logits give double outputs (the scalar kernels in double).
 template <class T>
 status selective_log_softmax_forward(const T* logits, const logits_shape& shape,
-                                     const std::int64_t* targets, float temperature, float* logp,
-                                     float* entropy = nullptr, float* lse = nullptr,
+                                     const std::int64_t* targets, real_of<T> temperature, real_of<T>* logp,
+                                     real_of<T>* entropy = nullptr, real_of<T>* lse = nullptr,
                                      simd_path path = simd_path::automatic) {
-  static_assert(std::is_same_v<T, float> || std::is_same_v<T, bf16>, "logits must be float or grpo::bf16");
+  static_assert(std::is_same_v<T, float> || std::is_same_v<T, bf16> || std::is_same_v<T, double>,
+                "logits must be float, grpo::bf16 or double");
+  using R = real_of<T>;
   GRPO_TRY(cpu_detail::check_forward_inputs(logits, shape, targets, temperature, logp));
   bool use_avx2 = false;
-  GRPO_TRY(cpu_detail::resolve_path(path, &use_avx2));
-  const float inv_tau = 1.0f / temperature;
+  GRPO_TRY(cpu_detail::resolve_path_for<T>(path, &use_avx2));
+  const R inv_tau = R(1) / temperature;
   const index_t stride = shape.stride();
   std::atomic<index_t> first_bad{shape.tokens};
   GRPO_LOGPROB_OMP_FOR
   for (index_t t = 0; t < shape.tokens; ++t) {
     const T* row = logits + t * stride;
-    cpu_detail::row_result r{};
-#if GRPO_HAVE_X86_SIMD
-    if (use_avx2)
-      r = entropy ? cpu_detail::avx2_kernels::row_forward<T, true>(row, shape.vocab, inv_tau)
-                  : cpu_detail::avx2_kernels::row_forward<T, false>(row, shape.vocab, inv_tau);
-    else
-#endif
-      r = entropy ? cpu_detail::scalar_kernels::row_forward<T, true>(row, shape.vocab, inv_tau)
-                  : cpu_detail::scalar_kernels::row_forward<T, false>(row, shape.vocab, inv_tau);
+    const cpu_detail::row_result_t<R> r = entropy ? cpu_detail::row_forward<T, true>(row, shape.vocab, inv_tau, use_avx2)
+                                                  : cpu_detail::row_forward<T, false>(row, shape.vocab, inv_tau, use_avx2);
     if (!std::isfinite(r.lse)) cpu_detail::atomic_min(first_bad, t);
-    logp[t] = cpu_detail::scalar_kernels::logp_of(to_float(row[targets[t]]), inv_tau, r);
+    logp[t] = cpu_detail::logp_of(row + targets[t], inv_tau, r);
     if (entropy) entropy[t] = r.entropy;
     if (lse) lse[t] = r.lse;
   }
@@ -232,11 +317,13 @@ status selective_log_softmax_forward(const T* logits, const logits_shape& shape,
 /// it must not overlap it otherwise. Columns between vocab and row_stride are left untouched.
 template <class T>
 status selective_log_softmax_backward(const T* logits, const logits_shape& shape,
-                                      const std::int64_t* targets, float temperature, const float* lse,
-                                      const float* dlogp, T* dlogits, const float* entropy = nullptr,
-                                      const float* dentropy = nullptr,
+                                      const std::int64_t* targets, real_of<T> temperature, const real_of<T>* lse,
+                                      const real_of<T>* dlogp, T* dlogits, const real_of<T>* entropy = nullptr,
+                                      const real_of<T>* dentropy = nullptr,
                                       simd_path path = simd_path::automatic) {
-  static_assert(std::is_same_v<T, float> || std::is_same_v<T, bf16>, "logits must be float or grpo::bf16");
+  static_assert(std::is_same_v<T, float> || std::is_same_v<T, bf16> || std::is_same_v<T, double>,
+                "logits must be float, grpo::bf16 or double");
+  using R = real_of<T>;
   GRPO_TRY(cpu_detail::check_forward_inputs(logits, shape, targets, temperature, dlogp, "dlogp"));
   if (shape.tokens == 0) return {};
   GRPO_TRY(detail::check_not_null(lse, "lse"));
@@ -251,32 +338,19 @@ status selective_log_softmax_backward(const T* logits, const logits_shape& shape
   const auto bytes = static_cast<std::size_t>((shape.tokens - 1) * shape.stride() + shape.vocab) * sizeof(T);
   GRPO_TRY(detail::check_alias(logits, dlogits, bytes, "dlogits"));
   bool use_avx2 = false;
-  GRPO_TRY(cpu_detail::resolve_path(path, &use_avx2));
-  const float inv_tau = 1.0f / temperature;
+  GRPO_TRY(cpu_detail::resolve_path_for<T>(path, &use_avx2));
+  const R inv_tau = R(1) / temperature;
   const index_t stride = shape.stride();
   GRPO_LOGPROB_OMP_FOR
   for (index_t t = 0; t < shape.tokens; ++t) {
     const T* row = logits + t * stride;
     T* drow = dlogits + t * stride;
-    const float gh = dentropy ? dentropy[t] : 0.0f;
-    const float h = dentropy ? entropy[t] : 0.0f;
-#if GRPO_HAVE_X86_SIMD
-    if (use_avx2) {
-      if (dentropy)
-        cpu_detail::avx2_kernels::row_backward<T, true>(row, drow, shape.vocab, targets[t], inv_tau, lse[t],
-                                                         dlogp[t], gh, h);
-      else
-        cpu_detail::avx2_kernels::row_backward<T, false>(row, drow, shape.vocab, targets[t], inv_tau, lse[t],
-                                                          dlogp[t], gh, h);
-      continue;
-    }
-#endif
+    const R gh = dentropy ? dentropy[t] : R(0);
+    const R h = dentropy ? entropy[t] : R(0);
     if (dentropy)
-      cpu_detail::scalar_kernels::row_backward<T, true>(row, drow, shape.vocab, targets[t], inv_tau, lse[t],
-                                                         dlogp[t], gh, h);
+      cpu_detail::row_backward<T, true>(row, drow, shape.vocab, targets[t], inv_tau, lse[t], dlogp[t], gh, h, use_avx2);
     else
-      cpu_detail::scalar_kernels::row_backward<T, false>(row, drow, shape.vocab, targets[t], inv_tau, lse[t],
-                                                          dlogp[t], gh, h);
+      cpu_detail::row_backward<T, false>(row, drow, shape.vocab, targets[t], inv_tau, lse[t], dlogp[t], gh, h, use_avx2);
   }
   return {};
 }
@@ -298,6 +372,7 @@ template <class T, class Loss>
 status selective_log_softmax_fused(const T* logits, const logits_shape& shape, const std::int64_t* targets,
                                    float temperature, Loss&& loss, T* dlogits, bool with_entropy = false,
                                    float* logp_out = nullptr, simd_path path = simd_path::automatic) {
+  static_assert(std::is_same_v<T, float> || std::is_same_v<T, bf16>, "the fused call takes float or grpo::bf16 logits");
   std::vector<float> scratch;
   const auto n = static_cast<std::size_t>(std::max<index_t>(shape.tokens, 0));
   try {

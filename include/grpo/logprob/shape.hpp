@@ -37,10 +37,10 @@ inline status check_shape(const logits_shape& shape) {
   return {};
 }
 
-inline status check_temperature(float temperature) {
+inline status check_temperature(double temperature) {
   if (!std::isfinite(temperature))
     return {errc::non_finite, "temperature", -1, "the temperature must be finite"};
-  if (!(temperature > 0.0f))
+  if (!(temperature > 0.0))
     return {errc::bad_config, "temperature", -1,
             "the temperature must be positive, got " + std::to_string(temperature)};
   return {};
@@ -57,7 +57,8 @@ inline status check_targets(const std::int64_t* targets, index_t tokens, index_t
 }
 
 /// A per-token input that must be finite (an upstream gradient, a saved statistic).
-inline status check_finite(const float* x, index_t n, const char* name) {
+template <class Real>
+status check_finite(const Real* x, index_t n, const char* name) {
   for (index_t t = 0; t < n; ++t)
     if (!std::isfinite(x[t])) return {errc::non_finite, name, t, "value " + std::to_string(x[t])};
   return {};

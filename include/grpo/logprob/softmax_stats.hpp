@@ -15,9 +15,11 @@
 
 namespace grpo::logprob {
 
-template <class Acc = float>
+/// Acc: the sums' type; M: the maximum's and the results' type (float, or double for the float64
+/// fused-linear path).
+template <class Acc = float, class M = float>
 struct softmax_stats {
-  float m = -INFINITY;
+  M m = -INFINITY;
   Acc s = 0;
   Acc w = 0;
 
@@ -29,16 +31,16 @@ struct softmax_stats {
     }
     if (o.s == 0) return;
     if (o.m > m) rescale_to(o.m);
-    const Acc c = static_cast<Acc>(::expf(o.m - m));
+    const Acc c = static_cast<Acc>(exp_m(o.m - m));
     const Acc dm = static_cast<Acc>(o.m - m);
     s += c * o.s;
     w += c * (o.w + o.s * dm);
   }
 
   /// Moves the reference maximum up to m_new (m_new >= m).
-  GRPO_HD void rescale_to(float m_new) {
+  GRPO_HD void rescale_to(M m_new) {
     if (s != 0) {
-      const Acc c = static_cast<Acc>(::expf(m - m_new));
+      const Acc c = static_cast<Acc>(exp_m(m - m_new));
       w = c * (w + s * static_cast<Acc>(m - m_new));
       s = c * s;
     }
@@ -46,10 +48,14 @@ struct softmax_stats {
   }
 
   /// log Σ exp(z'): −inf for an all-masked row, NaN if the row held a NaN or +inf.
-  [[nodiscard]] GRPO_HD float lse() const { return m + static_cast<float>(log_s()); }
-  [[nodiscard]] GRPO_HD float entropy() const { return static_cast<float>(log_s() - w / s); }
+  [[nodiscard]] GRPO_HD M lse() const { return m + static_cast<M>(log_s()); }
+  [[nodiscard]] GRPO_HD M entropy() const { return static_cast<M>(log_s() - w / s); }
 
  private:
+  static GRPO_HD M exp_m(M x) {
+    if constexpr (sizeof(M) == sizeof(float)) return ::expf(x);
+    else return ::exp(x);
+  }
   GRPO_HD Acc log_s() const {
     if constexpr (sizeof(Acc) == sizeof(float)) return ::logf(s);
     else return ::log(s);

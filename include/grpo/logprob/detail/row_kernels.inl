@@ -1,6 +1,7 @@
 // The per-row passes of selective log-softmax, written once over a vector policy `ops` that the
-// including file defines (scalar, or AVX2 under a target pragma). Included inside a namespace by
-// selective_log_softmax.hpp; not a header of its own.
+// including file defines (scalar float, AVX2 under a target pragma, scalar double for float64
+// logits), computing in `ops::real`. Included inside a namespace by selective_log_softmax.hpp;
+// not a header of its own.
 //
 // Everything runs in base-2 units, so that the scale 1/τ and log2(e) fold into one multiply:
 //   t_v = z_v·c − m₂ with c = log2(e)/τ and m₂ the running max of z·c,   s = Σ 2^t_v,
@@ -24,21 +25,23 @@
 inline constexpr index_t block_len = 2048;
 inline constexpr double ln2 = 0.69314718055994530942;
 inline constexpr double log2e = 1.44269504088896340736;
+using real = ops::real;  ///< float, or double for float64 logits
+using row_result = row_result_t<real>;
 
 /// Per-block sums of 2^t and 2^t·t relative to m₂, and the block's maximum logit.
 struct block_sums {
-  float s = 0, w = 0, max_z = -INFINITY;
+  real s = 0, w = 0, max_z = -INFINITY;
 };
 
 template <class T, bool Entropy>
-block_sums sum_block(const T* z, index_t b0, index_t b1, float c, float m2) {
+block_sums sum_block(const T* z, index_t b0, index_t b1, real c, real m2) {
   using vec = typename ops::vec;
   constexpr index_t W = ops::width;
-  const vec vc = ops::set1(c), vneg_m = ops::set1(-m2), vfloor = ops::set1(-127.0f);
+  const vec vc = ops::set1(c), vneg_m = ops::set1(-m2), vfloor = ops::set1(real(-127));
   // one accumulator each for the maximum and the sums: with a second set GCC kept two of them on
   // the stack, a store-to-load chain through every iteration (the time difference was within
   // this machine's noise; the add chain is 3 cycles per 2W elements, well under the loop's cost)
-  vec vs0 = ops::set1(0.0f), vw0 = ops::set1(0.0f), vmax0 = ops::set1(-INFINITY);
+  vec vs0 = ops::set1(real(0)), vw0 = ops::set1(real(0)), vmax0 = ops::set1(-INFINITY);
   index_t v = b0;
   for (; v + 2 * W <= b1; v += 2 * W) {
     // the next block streams in from memory while this one is computed
@@ -63,14 +66,14 @@ block_sums sum_block(const T* z, index_t b0, index_t b1, float c, float m2) {
   }
   block_sums r;
   r.max_z = ops::hmax(vmax0);
-  float ts = 0, tw = 0;
+  real ts = 0, tw = 0;
   for (; v < b1; ++v) {
-    const float x = to_float(z[v]);
+    const real x = ops::scalar(z + v);
     r.max_z = x > r.max_z ? x : r.max_z;
-    const float t = std::fma(x, c, -m2);
-    const float e = simd::exp2_floor_scalar(t);
+    const real t = std::fma(x, c, -m2);
+    const real e = ops::exp2_sum_1(t);
     ts += e;
-    if constexpr (Entropy) tw += e * (t < -127.0f ? -127.0f : t);
+    if constexpr (Entropy) tw += e * (t < real(-127) ? real(-127) : t);
   }
   r.s = ops::hsum(vs0) + ts;
   if constexpr (Entropy) r.w = ops::hsum(vw0) + tw;
@@ -78,7 +81,7 @@ block_sums sum_block(const T* z, index_t b0, index_t b1, float c, float m2) {
 }
 
 /// Moves the reference of the sums from m2 up to m_new (softmax_stats.hpp's rule, in base 2).
-inline void rescale(double& s, double& w, float& m2, float m_new) {
+inline void rescale(double& s, double& w, real& m2, real m_new) {
   if (s != 0) {
     const double dm = static_cast<double>(m2) - static_cast<double>(m_new);
     const double k = std::exp2(dm);
@@ -89,16 +92,16 @@ inline void rescale(double& s, double& w, float& m2, float m_new) {
 }
 
 template <class T, bool Entropy>
-row_result row_forward(const T* z, index_t vocab, float inv_tau) {
+row_result row_forward(const T* z, index_t vocab, real inv_tau) {
   using vec = typename ops::vec;
   constexpr index_t W = ops::width;
-  const auto c = static_cast<float>(log2e * static_cast<double>(inv_tau));
+  const auto c = static_cast<real>(log2e * static_cast<double>(inv_tau));
   // terms up to 2^2 within a block before it is summed again: terms of 2^h cost the entropy
   // (log2 s − w/s, both ≈ h after the move) about h·1e−7 absolute of cancellation; h = 8 was
   // measurably worse (3e−5 relative on an entropy of 0.48), 2 is as exact as h = 0
   // (tests/logprob/test_selective_log_softmax.cpp) and rarely sums a block twice
-  constexpr float headroom = 2.0f;
-  float m2 = -INFINITY;  // the reference: a maximum of z·c (of the first blocks, then moved up)
+  constexpr real headroom = 2;
+  real m2 = -INFINITY;  // the reference: a maximum of z·c (of the first blocks, then moved up)
   double s = 0, w = 0;   // relative to m2, accumulated across blocks in double
   for (index_t b0 = 0; b0 < vocab; b0 += block_len) {
     const index_t b1 = std::min(vocab, b0 + block_len);
@@ -106,17 +109,17 @@ row_result row_forward(const T* z, index_t vocab, float inv_tau) {
       vec vmax = ops::set1(-INFINITY);
       index_t v = b0;
       for (; v + W <= b1; v += W) vmax = ops::max_keep(ops::load(z + v), vmax);  // NaN never enters
-      float bm = ops::hmax(vmax);
-      for (; v < b1; ++v) bm = std::max(bm, to_float(z[v]));
+      real bm = ops::hmax(vmax);
+      for (; v < b1; ++v) bm = std::max(bm, ops::scalar(z + v));
       if (bm == -INFINITY) {  // a fully masked block adds nothing, unless it hides a NaN
         for (v = b0; v < b1; ++v)
-          if (to_float(z[v]) != -INFINITY) return {NAN, NAN, NAN, NAN};
+          if (ops::scalar(z + v) != -INFINITY) return {NAN, NAN, NAN, NAN};
         continue;
       }
       m2 = bm * c;
     }
     block_sums r = sum_block<T, Entropy>(z, b0, b1, c, m2);
-    const float bm2 = r.max_z * c;
+    const real bm2 = r.max_z * c;
     if (bm2 > m2 + headroom) {  // too large a term (or +inf): move the reference up, sum again
       rescale(s, w, m2, bm2);
       r = sum_block<T, Entropy>(z, b0, b1, c, m2);
@@ -126,28 +129,28 @@ row_result row_forward(const T* z, index_t vocab, float inv_tau) {
     if (bm2 > m2) rescale(s, w, m2, bm2);  // the next blocks start from the new maximum
   }
   const double log2_s = std::log2(s);
-  return {static_cast<float>((static_cast<double>(m2) + log2_s) * ln2), static_cast<float>((log2_s - w / s) * ln2),
-          m2, static_cast<float>(log2_s)};
+  return {static_cast<real>((static_cast<double>(m2) + log2_s) * ln2), static_cast<real>((log2_s - w / s) * ln2),
+          m2, static_cast<real>(log2_s)};
 }
 
 /// logp of element y given the row's forward result (same c and m₂ as the sum).
-inline float logp_of(float z_y, float inv_tau, const row_result& r) {
-  const auto c = static_cast<float>(log2e * static_cast<double>(inv_tau));
-  return static_cast<float>((static_cast<double>(std::fma(z_y, c, -r.m2)) - static_cast<double>(r.log2_s)) * ln2);
+inline real logp_of(real z_y, real inv_tau, const row_result& r) {
+  const auto c = static_cast<real>(log2e * static_cast<double>(inv_tau));
+  return static_cast<real>((static_cast<double>(std::fma(z_y, c, -r.m2)) - static_cast<double>(r.log2_s)) * ln2);
 }
 
 template <class T, bool Entropy>
-void row_backward(const T* z, T* dz, index_t vocab, index_t target, float inv_tau, float lse, float g,
-                  float g_entropy, float entropy) {
+void row_backward(const T* z, T* dz, index_t vocab, index_t target, real inv_tau, real lse, real g,
+                  real g_entropy, real entropy) {
   using vec = typename ops::vec;
   constexpr index_t W = ops::width;
   // read before an in-place overwrite; target < 0: the chosen token is not in this (partial) row
-  const float z_target = target >= 0 ? to_float(z[target]) : 0.0f;
-  const auto c = static_cast<float>(log2e * static_cast<double>(inv_tau));
-  const auto lse2 = static_cast<float>(static_cast<double>(lse) * log2e);
+  const real z_target = target >= 0 ? ops::scalar(z + target) : real(0);
+  const auto c = static_cast<real>(log2e * static_cast<double>(inv_tau));
+  const auto lse2 = static_cast<real>(static_cast<double>(lse) * log2e);
   // k = g + g_H·(log p + H) = (g + g_H·H) + (g_H·ln2)·t; below t = −200, p is already 0
-  const float k0 = g + g_entropy * entropy, k1 = static_cast<float>(g_entropy * ln2);
-  constexpr float t_floor = -200.0f;
+  const real k0 = g + g_entropy * entropy, k1 = static_cast<real>(g_entropy * ln2);
+  constexpr real t_floor = -200;
   const vec vc = ops::set1(c), vneg_lse2 = ops::set1(-lse2);
   const vec vneg_g_over_tau = ops::set1(-g * inv_tau), vneg_inv_tau = ops::set1(-inv_tau);
   const vec vk0 = ops::set1(k0), vk1 = ops::set1(k1);
@@ -163,14 +166,14 @@ void row_backward(const T* z, T* dz, index_t vocab, index_t target, float inv_ta
       ops::store(dz + v, ops::mul(p, vneg_g_over_tau));
     }
   }
-  auto k_of = [&](float t) { return Entropy ? std::fma(k1, t < t_floor ? t_floor : t, k0) : g; };
+  auto k_of = [&](real t) { return Entropy ? std::fma(k1, t < t_floor ? t_floor : t, k0) : g; };
   for (; v < vocab; ++v) {
-    const float t = std::fma(to_float(z[v]), c, -lse2);
-    const float p = simd::exp2_flush_scalar(t);
-    dz[v] = from_float<T>(Entropy ? p * k_of(t) * -inv_tau : p * (-g * inv_tau));
+    const real t = std::fma(ops::scalar(z + v), c, -lse2);
+    const real p = ops::exp2_1(t);
+    ops::put(dz + v, Entropy ? p * k_of(t) * -inv_tau : p * (-g * inv_tau));
   }
   if (target < 0) return;
-  const float t = std::fma(z_target, c, -lse2);
-  const float p = simd::exp2_flush_scalar(t);
-  dz[target] = from_float<T>(inv_tau * (g - p * k_of(t)));
+  const real t = std::fma(z_target, c, -lse2);
+  const real p = ops::exp2_1(t);
+  ops::put(dz + target, inv_tau * (g - p * k_of(t)));
 }
