@@ -173,6 +173,17 @@ TEST_CASE("torch loss: statistics, per-token advantages and the upstream gradien
     CHECK((x.grad() - 2.5 * g1).abs().max().item<double>() < 1e-15);
     CHECK((g1 * (1 - m)).abs().max().item<double>() == 0);  // nothing flows to masked-out tokens
   }
+  SECTION("retain_graph: a second backward adds the same gradient again") {
+    auto x = b.logp.clone().requires_grad_(true);
+    auto r = grpo::torch::loss(objective, x, b.old, b.ref, b.mask, b.A);
+    r.loss.backward({}, /*retain_graph=*/true);
+    const auto g1 = x.grad().clone();
+    r.loss.backward();
+    CHECK((x.grad() - 2 * g1).abs().max().item<double>() == 0);
+    auto y = b.logp.clone().requires_grad_(true);
+    (2.0 * grpo::torch::loss(objective, y, b.old, b.ref, b.mask, b.A).loss).backward();
+    CHECK((y.grad() - x.grad()).abs().max().item<double>() == 0);
+  }
   SECTION("without requires_grad there is no gradient and no graph") {
     auto r = grpo::torch::loss(objective, b.logp, b.old, b.ref, b.mask, b.A);
     CHECK_FALSE(r.loss.requires_grad());
@@ -362,12 +373,77 @@ TEST_CASE("torch fused_linear_logprob: equals log_softmax(h·Wᵀ/τ)[y] and its
   CHECK((h2.grad().to(at::kDouble) - hd2.grad()).abs().max().item<double>() < 1e-4);
 }
 
+TEST_CASE("torch log-prob ops in float64: libtorch's autograd to 1e-12 and finite differences", "[torch][logprob]") {
+  at::manual_seed(9);
+  const std::int64_t N = 5, V = 37, H = 6;
+  const auto y = at::randint(0, V, {N}, at::kLong);
+  const auto g = at::randn({N}, at::kDouble), gh = at::randn({N}, at::kDouble);
+  // L = Σ g·logp + gh·H, and its central difference along each input element (h = 1e-6)
+  auto fd_check = [&](at::Tensor x, const at::Tensor& grad, auto&& value) {
+    double worst = 0;
+    for (std::int64_t k = 0; k < x.numel(); k += 2) {
+      auto plus = x.detach().clone(), minus = x.detach().clone();
+      plus.view(-1)[k] += 1e-6;
+      minus.view(-1)[k] -= 1e-6;
+      const double fd = (value(plus) - value(minus)) / 2e-6;
+      worst = std::max(worst, std::abs(fd - grad.view(-1)[k].item<double>()));
+    }
+    return worst;
+  };
+  SECTION("selective_log_softmax") {
+    const double tau = 0.7;
+    auto z = (at::randn({N, V}, at::kDouble) * 3).requires_grad_(true);
+    auto [lp, ent] = grpo::torch::selective_log_softmax_with_entropy(z, y, tau);
+    CHECK(lp.scalar_type() == at::kDouble);
+    ((lp * g).sum() + (ent * gh).sum()).backward();
+    auto zr = z.detach().clone().requires_grad_(true);
+    auto [lpr, Hr] = reference_logprob(zr, y, tau);
+    ((lpr * g).sum() + (Hr * gh).sum()).backward();
+    CHECK((lp - lpr).abs().max().item<double>() < 1e-12);
+    CHECK((ent - Hr).abs().max().item<double>() < 1e-12);
+    CHECK((z.grad() - zr.grad()).abs().max().item<double>() < 1e-12);
+    auto value = [&](const at::Tensor& x) {
+      auto [a, b] = grpo::torch::selective_log_softmax_with_entropy(x, y, tau);
+      return ((a * g).sum() + (b * gh).sum()).item<double>();
+    };
+    CHECK(fd_check(z, z.grad(), value) < 1e-7);
+  }
+  SECTION("fused_linear_logprob, in chunks") {
+    grpo::logprob::fused_linear_options opt;
+    opt.temperature = 0.75f;
+    opt.token_chunk = 2;
+    opt.vocab_chunk = 10;
+    auto h = at::randn({N, H}, at::kDouble).requires_grad_(true);
+    auto W = (at::randn({V, H}, at::kDouble) * 0.5).requires_grad_(true);
+    auto [lp, ent] = grpo::torch::fused_linear_logprob_with_entropy(h, W, y, opt);
+    CHECK(lp.scalar_type() == at::kDouble);
+    ((lp * g).sum() + (ent * gh).sum()).backward();
+    auto hr = h.detach().clone().requires_grad_(true), Wr = W.detach().clone().requires_grad_(true);
+    auto [lpr, Hr] = reference_logprob(at::matmul(hr, Wr.t()), y, 0.75);
+    ((lpr * g).sum() + (Hr * gh).sum()).backward();
+    CHECK((lp - lpr).abs().max().item<double>() < 1e-12);
+    CHECK((ent - Hr).abs().max().item<double>() < 1e-12);
+    CHECK((h.grad() - hr.grad()).abs().max().item<double>() < 1e-12);
+    CHECK((W.grad() - Wr.grad()).abs().max().item<double>() < 1e-12);
+    auto value_h = [&](const at::Tensor& x) {
+      auto [a, b] = grpo::torch::fused_linear_logprob_with_entropy(x, W.detach(), y, opt);
+      return ((a * g).sum() + (b * gh).sum()).item<double>();
+    };
+    auto value_w = [&](const at::Tensor& x) {
+      auto [a, b] = grpo::torch::fused_linear_logprob_with_entropy(h.detach(), x, y, opt);
+      return ((a * g).sum() + (b * gh).sum()).item<double>();
+    };
+    CHECK(fd_check(h, h.grad(), value_h) < 1e-7);
+    CHECK(fd_check(W, W.grad(), value_w) < 1e-7);
+  }
+}
+
 TEST_CASE("torch log-prob ops: bad tensors and values are refused, naming the input", "[torch][logprob][errors]") {
   const auto z = at::randn({4, 10});
   const auto y = at::randint(0, 10, {4}, at::kLong);
   namespace gt = grpo::torch;
-  check_error([&] { (void)gt::selective_log_softmax(z.to(at::kDouble), y); }, errc::bad_tensor, "logits",
-              "dtype Double, expected Float or BFloat16");
+  check_error([&] { (void)gt::selective_log_softmax(z.to(at::kHalf), y); }, errc::bad_tensor, "logits",
+              "dtype Half, expected Float or BFloat16 or Double");
   check_error([&] { (void)gt::selective_log_softmax(z, y.to(at::kInt)); }, errc::bad_tensor, "targets", "expected Long");
   check_error([&] { (void)gt::selective_log_softmax(z, at::zeros({5}, at::kLong)); }, errc::shape_mismatch, "targets",
               "shape [5], expected logits's leading dimensions [4, 10]");
@@ -384,7 +460,9 @@ TEST_CASE("torch log-prob ops: bad tensors and values are refused, naming the in
   check_error([&] { (void)gt::fused_linear_logprob(h, at::randn({10, 5}), y); }, errc::shape_mismatch, "weight",
               "expected [V, 6]");
   check_error([&] { (void)gt::fused_linear_logprob(h.to(at::kBFloat16), at::randn({10, 6}), y); }, errc::bad_tensor,
-              "hidden", "expected Float");
+              "hidden", "expected Float or Double");
+  check_error([&] { (void)gt::fused_linear_logprob(h.to(at::kDouble), at::randn({10, 6}), y); }, errc::bad_tensor,
+              "weight", "dtype Float, expected Double");
   check_error([&] { (void)gt::fused_linear_logprob(h, at::randn({10, 6}), at::tensor({0, 1, 2, 10}, at::kLong)); },
               errc::out_of_range, "targets", "", 3);
 }

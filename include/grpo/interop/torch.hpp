@@ -6,7 +6,7 @@
 //   auto r = grpo::torch::loss(grpo::presets::trl::grpo(), {.logp = logp, .ref = ref,
 //                                                          .mask = mask, .advantages = A});
 //   r.loss.backward();                 // logp.grad() = dL/dlogp from the fused pass
-//   r.stats["clip_ratio"], r.totals.tokens ...
+//   r.stats["clip_region"], r.totals.tokens ...
 //
 //   auto logp = grpo::torch::selective_log_softmax(logits, targets, /*temperature=*/1.0);
 //   auto logp = grpo::torch::fused_linear_logprob(hidden, weight, targets);   // never [tokens, V]
@@ -19,11 +19,12 @@
 // grad is refused rather than silently given no gradient.
 //
 // selective_log_softmax: logp[..] = z[.., y]/τ − logsumexp(z[.., :]/τ) over the last dimension,
-// float32 or bfloat16 logits, float32 log-probs (grpo/logprob/selective_log_softmax.hpp); the
-// backward writes dL/dlogits once, in the logits' dtype.
+// float32 or bfloat16 logits → float32 log-probs, float64 logits → float64 log-probs
+// (grpo/logprob/selective_log_softmax.hpp); the backward writes dL/dlogits once, in the logits'
+// dtype.
 // fused_linear_logprob: the same from hidden states h [.., H] and the output matrix W [V, H]
-// (float32), chunked so the logits are never stored (grpo/logprob/fused_linear.hpp); the
-// backward gives dL/dh and dL/dW.
+// (both float32 or both float64), chunked so the logits are never stored
+// (grpo/logprob/fused_linear.hpp); the backward gives dL/dh and dL/dW.
 //
 // CPU tensors only: a tensor on another device is refused with errc::bad_tensor naming it (the
 // CUDA backends take raw device pointers: grpo/exec/cuda.cuh, grpo/logprob/*.cuh). Every
@@ -66,7 +67,7 @@ struct loss_options {
 
 struct loss_result {
   at::Tensor loss{};              ///< 0-dim, logp's dtype; differentiable in logp and entropy
-  objective_statistics stats;   ///< the pass's named statistics (r.stats["clip_ratio"], ...)
+  objective_statistics stats;   ///< the pass's named statistics (r.stats["clip_region"], ...)
   batch_totals totals;          ///< the normalisers used
 };
 
@@ -212,7 +213,13 @@ struct loss_function : ::torch::autograd::Function<loss_function<O, R>> {
   static variable_list backward(AutogradContext* ctx, variable_list grad) {
     const variable_list saved = ctx->get_saved_variables();
     const at::Tensor& up = grad[0];
-    auto scaled = [&](const at::Tensor& g) { return g.defined() && up.defined() ? g * up : at::Tensor(); };
+    // loss.backward() passes 1: the saved gradient as it is (autograd releases the saved copy
+    // before accumulating, so a leaf's .grad() takes the tensor over instead of copying it)
+    const bool unit = up.defined() && up.numel() == 1 && up.item<double>() == 1.0;
+    auto scaled = [&](const at::Tensor& g) {
+      if (!g.defined() || !up.defined()) return at::Tensor();
+      return unit ? g : g * up;
+    };
     return {scaled(saved[0]), scaled(saved[1]), {}, {}, {}, {}, {}, {}};
   }
 };
@@ -225,30 +232,48 @@ inline void expect_targets(const at::Tensor& targets, const at::Tensor& rows, co
              " without the last");
 }
 
-/// A float32 upstream gradient of `like`'s shape, or null when autograd passes none.
-inline at::Tensor upstream(const at::Tensor& g) {
-  return g.defined() ? g.to(at::kFloat).contiguous() : at::Tensor();
+/// The upstream gradient in `dtype`, contiguous, or undefined when autograd passes none.
+inline at::Tensor upstream(const at::Tensor& g, at::ScalarType dtype) {
+  return g.defined() ? g.to(dtype).contiguous() : at::Tensor();
+}
+
+/// Calls f(T{}) with T the element type of `t`: float, grpo::bf16 or double.
+template <class F>
+decltype(auto) dispatch_real(const at::Tensor& t, F&& f) {
+  switch (t.scalar_type()) {
+    case at::kDouble: return f(double{});
+    case at::kBFloat16: return f(bf16{});
+    default: return f(float{});
+  }
+}
+
+template <class T>
+T* ptr(const at::Tensor& t) {
+  return static_cast<T*>(t.data_ptr());
+}
+template <class T>
+const T* cptr(const at::Tensor& t) {
+  return t.defined() ? static_cast<const T*>(t.data_ptr()) : nullptr;
 }
 
 struct selective_log_softmax_function : ::torch::autograd::Function<selective_log_softmax_function> {
   static variable_list forward(AutogradContext* ctx, const at::Tensor& logits, const at::Tensor& targets,
                                double temperature, bool with_entropy) {
-    expect(logits, "logits", {at::kFloat, at::kBFloat16});
+    expect(logits, "logits", {at::kFloat, at::kBFloat16, at::kDouble});
     if (logits.dim() < 1) fail(errc::shape_mismatch, "logits", "a 0-dim tensor; expected [..., V]");
     expect_targets(targets, logits, "logits");
     const logprob::logits_shape shape{targets.numel(), logits.size(-1)};
-    const auto out_options = logits.options().dtype(at::kFloat).requires_grad(false);
+    // log-probs, entropies and lse in the kernels' precision: double for float64 logits, else float
+    const auto real = logits.scalar_type() == at::kDouble ? at::kDouble : at::kFloat;
+    const auto out_options = logits.options().dtype(real).requires_grad(false);
     at::Tensor logp = at::empty(targets.sizes(), out_options), lse = at::empty(targets.sizes(), out_options);
     at::Tensor entropy = with_entropy ? at::empty(targets.sizes(), out_options) : at::Tensor();
-    float* h = with_entropy ? entropy.data_ptr<float>() : nullptr;
-    const float tau = static_cast<float>(temperature);
-    if (logits.scalar_type() == at::kFloat)
-      throw_if_error(logprob::selective_log_softmax_forward(logits.data_ptr<float>(), shape, targets.data_ptr<std::int64_t>(),
-                                                            tau, logp.data_ptr<float>(), h, lse.data_ptr<float>()));
-    else
-      throw_if_error(logprob::selective_log_softmax_forward(static_cast<const bf16*>(logits.data_ptr()), shape,
-                                                            targets.data_ptr<std::int64_t>(), tau, logp.data_ptr<float>(),
-                                                            h, lse.data_ptr<float>()));
+    dispatch_real(logits, [&]<class T>(T) {
+      using R = logprob::real_of<T>;
+      throw_if_error(logprob::selective_log_softmax_forward(cptr<T>(logits), shape, targets.data_ptr<std::int64_t>(),
+                                                            static_cast<R>(temperature), ptr<R>(logp),
+                                                            with_entropy ? ptr<R>(entropy) : nullptr, ptr<R>(lse)));
+    });
     ctx->save_for_backward({logits, targets, lse, entropy});
     ctx->saved_data["temperature"] = temperature;
     if (!with_entropy) return {logp};
@@ -259,21 +284,17 @@ struct selective_log_softmax_function : ::torch::autograd::Function<selective_lo
     const variable_list s = ctx->get_saved_variables();
     const at::Tensor &logits = s[0], &targets = s[1], &lse = s[2], &entropy = s[3];
     const logprob::logits_shape shape{targets.numel(), logits.size(-1)};
-    at::Tensor g = upstream(grad[0]);
+    at::Tensor g = upstream(grad[0], lse.scalar_type());
     if (!g.defined()) g = at::zeros(targets.sizes(), lse.options());
-    const at::Tensor gh = grad.size() > 1 ? upstream(grad[1]) : at::Tensor();
-    const float tau = static_cast<float>(ctx->saved_data["temperature"].toDouble());
+    const at::Tensor gh = grad.size() > 1 ? upstream(grad[1], lse.scalar_type()) : at::Tensor();
+    const double temperature = ctx->saved_data["temperature"].toDouble();
     at::Tensor dlogits = at::empty_like(logits);
-    const float* h = entropy.defined() ? entropy.data_ptr<float>() : nullptr;
-    const float* dh = gh.defined() ? gh.data_ptr<float>() : nullptr;
-    if (logits.scalar_type() == at::kFloat)
-      throw_if_error(logprob::selective_log_softmax_backward(logits.data_ptr<float>(), shape, targets.data_ptr<std::int64_t>(),
-                                                             tau, lse.data_ptr<float>(), g.data_ptr<float>(),
-                                                             dlogits.data_ptr<float>(), h, dh));
-    else
+    dispatch_real(logits, [&]<class T>(T) {
+      using R = logprob::real_of<T>;
       throw_if_error(logprob::selective_log_softmax_backward(
-          static_cast<const bf16*>(logits.data_ptr()), shape, targets.data_ptr<std::int64_t>(), tau,
-          lse.data_ptr<float>(), g.data_ptr<float>(), static_cast<bf16*>(dlogits.data_ptr()), h, dh));
+          cptr<T>(logits), shape, targets.data_ptr<std::int64_t>(), static_cast<R>(temperature), cptr<R>(lse),
+          cptr<R>(g), ptr<T>(dlogits), cptr<R>(entropy), cptr<R>(gh)));
+    });
     return {dlogits, {}, {}, {}};
   }
 };
@@ -281,8 +302,8 @@ struct selective_log_softmax_function : ::torch::autograd::Function<selective_lo
 struct fused_linear_function : ::torch::autograd::Function<fused_linear_function> {
   static variable_list forward(AutogradContext* ctx, const at::Tensor& hidden, const at::Tensor& weight,
                                const at::Tensor& targets, const logprob::fused_linear_options* o, bool with_entropy) {
-    expect(hidden, "hidden", {at::kFloat});
-    expect(weight, "weight", {at::kFloat});
+    expect(hidden, "hidden", {at::kFloat, at::kDouble});
+    expect(weight, "weight", {hidden.scalar_type()});  // the same dtype as `hidden`
     if (hidden.dim() < 1) fail(errc::shape_mismatch, "hidden", "a 0-dim tensor; expected [..., H]");
     if (weight.dim() != 2 || weight.size(1) != hidden.size(-1))
       fail(errc::shape_mismatch, "weight",
@@ -292,10 +313,12 @@ struct fused_linear_function : ::torch::autograd::Function<fused_linear_function
     const auto out_options = hidden.options().requires_grad(false);
     at::Tensor logp = at::empty(targets.sizes(), out_options), lse = at::empty(targets.sizes(), out_options);
     at::Tensor entropy = with_entropy ? at::empty(targets.sizes(), out_options) : at::Tensor();
-    throw_if_error(logprob::fused_linear_forward(hidden.data_ptr<float>(), weight.data_ptr<float>(), tokens, H, V,
-                                                 targets.data_ptr<std::int64_t>(), *o, logp.data_ptr<float>(),
-                                                 with_entropy ? entropy.data_ptr<float>() : nullptr,
-                                                 lse.data_ptr<float>()));
+    dispatch_real(hidden, [&]<class R>(R) {
+      if constexpr (!std::is_same_v<R, bf16>)
+        throw_if_error(logprob::fused_linear_forward(cptr<R>(hidden), cptr<R>(weight), tokens, H, V,
+                                                     targets.data_ptr<std::int64_t>(), *o, ptr<R>(logp),
+                                                     with_entropy ? ptr<R>(entropy) : nullptr, ptr<R>(lse)));
+    });
     ctx->save_for_backward({hidden, weight, targets, lse, entropy});
     ctx->saved_data["temperature"] = static_cast<double>(o->temperature);
     ctx->saved_data["token_chunk"] = static_cast<std::int64_t>(o->token_chunk);
@@ -313,15 +336,17 @@ struct fused_linear_function : ::torch::autograd::Function<fused_linear_function
     o.token_chunk = ctx->saved_data["token_chunk"].toInt();
     o.vocab_chunk = ctx->saved_data["vocab_chunk"].toInt();
     o.path = static_cast<logprob::simd_path>(ctx->saved_data["path"].toInt());
-    at::Tensor g = upstream(grad[0]);
+    at::Tensor g = upstream(grad[0], lse.scalar_type());
     if (!g.defined()) g = at::zeros(targets.sizes(), lse.options());
-    const at::Tensor gh = grad.size() > 1 ? upstream(grad[1]) : at::Tensor();
+    const at::Tensor gh = grad.size() > 1 ? upstream(grad[1], lse.scalar_type()) : at::Tensor();
     at::Tensor dhidden = at::empty_like(hidden), dweight = at::empty_like(weight);
-    throw_if_error(logprob::fused_linear_backward(
-        hidden.data_ptr<float>(), weight.data_ptr<float>(), targets.numel(), hidden.size(-1), weight.size(0),
-        targets.data_ptr<std::int64_t>(), o, lse.data_ptr<float>(), g.data_ptr<float>(), dhidden.data_ptr<float>(),
-        dweight.data_ptr<float>(), entropy.defined() ? entropy.data_ptr<float>() : nullptr,
-        gh.defined() ? gh.data_ptr<float>() : nullptr));
+    dispatch_real(hidden, [&]<class R>(R) {
+      if constexpr (!std::is_same_v<R, bf16>)
+        throw_if_error(logprob::fused_linear_backward(cptr<R>(hidden), cptr<R>(weight), targets.numel(),
+                                                      hidden.size(-1), weight.size(0), targets.data_ptr<std::int64_t>(),
+                                                      o, cptr<R>(lse), cptr<R>(g), ptr<R>(dhidden), ptr<R>(dweight),
+                                                      cptr<R>(entropy), cptr<R>(gh)));
+    });
     return {dhidden, dweight, {}, {}, {}};
   }
 };
@@ -352,7 +377,8 @@ loss_result loss(const O& objective, const at::Tensor& logp, const at::Tensor& o
   return loss(objective, loss_inputs{.logp = logp, .old = old, .ref = ref, .mask = mask, .advantages = advantages});
 }
 
-/// log p(targets) from logits [..., V] (float32 or bfloat16) and targets [...] (int64): float32 [...].
+/// log p(targets) from logits [..., V] (float32, bfloat16 or float64) and targets [...] (int64):
+/// float32 [...] (float64 for float64 logits).
 inline at::Tensor selective_log_softmax(const at::Tensor& logits, const at::Tensor& targets, double temperature = 1.0) {
   return torch_detail::selective_log_softmax_function::apply(logits, targets, temperature, false)[0];
 }
@@ -366,7 +392,8 @@ inline std::pair<at::Tensor, at::Tensor> selective_log_softmax_with_entropy(cons
 }
 
 /// log p(targets) with logits z = hidden·weightᵀ / τ, never stored: hidden [..., H] and weight
-/// [V, H] float32, targets [...] int64; float32 [...], differentiable in hidden and weight.
+/// [V, H] (float32, or both float64), targets [...] int64; [...] in their dtype, differentiable in
+/// hidden and weight.
 inline at::Tensor fused_linear_logprob(const at::Tensor& hidden, const at::Tensor& weight, const at::Tensor& targets,
                                        const logprob::fused_linear_options& options = {}) {
   return torch_detail::fused_linear_function::apply(hidden, weight, targets, &options, false)[0];
