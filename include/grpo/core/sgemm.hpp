@@ -26,12 +26,15 @@
 namespace grpo::gemm {
 
 /// A read-only strided matrix view: element (i, j) at data[i·rs + j·cs] (a transpose is a swap
-/// of the strides). Defined on every platform: the fused linear passes it to Eigen's GEMM too.
-struct cview {
-  const float* data;
+/// of the strides). Defined on every platform: the fused linear passes it to Eigen's GEMM too
+/// (float, or double on its float64 path); sgemm takes the float one.
+template <class T>
+struct basic_cview {
+  const T* data;
   index_t rs, cs;
-  float operator()(index_t i, index_t j) const { return data[i * rs + j * cs]; }
+  T operator()(index_t i, index_t j) const { return data[i * rs + j * cs]; }
 };
+using cview = basic_cview<float>;
 
 }  // namespace grpo::gemm
 

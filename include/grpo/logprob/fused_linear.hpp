@@ -80,7 +80,7 @@ template <class Real = float>
 std::size_t fused_linear_workspace_bytes(index_t tokens, index_t /*hidden*/, index_t vocab,
                                          const fused_linear_options& o) {
   const auto d = fused_detail::dims(tokens, vocab, o);
-  if (d.tc > std::numeric_limits<index_t>::max() / 8 / d.vc) return 0;
+  if (d.tc > std::numeric_limits<index_t>::max() / static_cast<index_t>(sizeof(Real)) / d.vc) return 0;
   const auto chunk = fused_detail::round_up_64(static_cast<std::size_t>(d.tc * d.vc) * sizeof(Real));
   const auto stats = static_cast<std::size_t>(d.tc) * (sizeof(fused_detail::stats_of<Real>) + sizeof(Real));
   return chunk + stats + 64;  // + alignment slack of the start
@@ -94,12 +94,8 @@ template <class Real>
 using map_t = Eigen::Map<row_major_t<Real>>;
 using map = map_t<float>;
 
-/// A strided matrix view (gemm::cview for any element type).
 template <class Real>
-struct mview {
-  const Real* data;
-  index_t rs, cs;
-};
+using mview = gemm::basic_cview<Real>;
 
 template <class Real>
 status check(const Real* h, const Real* w, index_t tokens, index_t hidden, index_t vocab,
@@ -149,7 +145,7 @@ struct scratch {
     const auto d = dims(tokens, vocab, o);
     // the statistics (doubles) start on the next 64-byte boundary after the chunk
     stats = reinterpret_cast<stats_of<Real>*>(reinterpret_cast<unsigned char*>(chunk) +
-                                                     round_up_64(static_cast<std::size_t>(d.tc * d.vc) * sizeof(Real)));
+                                              round_up_64(static_cast<std::size_t>(d.tc * d.vc) * sizeof(Real)));
     z_target = reinterpret_cast<Real*>(stats + d.tc);
     return {};
   }
@@ -181,7 +177,7 @@ bool matmul(bool avx2, index_t m, index_t n, index_t k, mview<Real> A, mview<Rea
             bool accumulate) {
 #if GRPO_HAVE_X86_SIMD
   if constexpr (std::is_same_v<Real, float>)
-    if (avx2) return gemm::sgemm(m, n, k, {A.data, A.rs, A.cs}, {B.data, B.rs, B.cs}, C, ldc, accumulate);
+    if (avx2) return gemm::sgemm(m, n, k, A, B, C, ldc, accumulate);
 #endif
   (void)avx2;
   using smap = Eigen::Map<const row_major_t<Real>, 0, Eigen::Stride<Eigen::Dynamic, Eigen::Dynamic>>;
