@@ -77,23 +77,23 @@ struct tiny_net {
 namespace gm = grpo::model;
 
 // tokens and positions of a packed batch, in the network's own int format
-static void unpack(const gm::sequence_batch& b, std::vector<int>& tok, std::vector<int>& pos) {
+static void unpack(gm::sequence_view b, std::vector<int>& tok, std::vector<int>& pos) {
   tok.assign(b.tokens.begin(), b.tokens.end());
   pos.resize(b.tokens.size());
   for (grpo::index_t i = 0; i < b.size(); ++i)
-    for (grpo::index_t p = 0; p < b.length(i); ++p) pos[size_t(b.offsets[i] + p)] = int(p);
+    for (grpo::index_t p = 0; p < b.length(i); ++p) pos[size_t(b.offset(i) + p)] = int(p);
 }
 
 int main() {
   constexpr gm::token_t stop = 10;
   auto policy = gm::make_policy_adapter(
       tiny_net(7), /*vocab=*/11, /*max_length=*/8,
-      [](tiny_net& net, const gm::sequence_batch& b, float* z) {
+      [](tiny_net& net, gm::sequence_view b, float* z) {
         std::vector<int> tok, pos;
         unpack(b, tok, pos);
         net.forward(tok.data(), pos.data(), int(tok.size()), z);
       },
-      [](tiny_net& net, const gm::sequence_batch& b, const float* dz) {
+      [](tiny_net& net, gm::sequence_view b, const float* dz) {
         std::vector<int> tok, pos;
         unpack(b, tok, pos);
         net.backward(tok.data(), pos.data(), int(tok.size()), dz);

@@ -164,20 +164,20 @@ struct torch_lm {
   }
 
   // the adapter's `logits`: row m of z = logits after packed token m (batch padded to [N, L])
-  void logits(const gm::sequence_batch& b, float* z) {
+  void logits(gm::sequence_view b, float* z) {
     const i64 N = b.size();
     i64 L = 0;
     for (i64 i = 0; i < N; ++i) L = std::max(L, b.length(i));
     at::Tensor tokens = torch::zeros({N, L}, torch::kLong), rows = torch::empty({static_cast<i64>(b.tokens.size())}, torch::kLong);
     i64 *t = tokens.data_ptr<i64>(), *r = rows.data_ptr<i64>();
     for (i64 i = 0; i < N; ++i)
-      for (i64 j = 0; j < b.length(i); ++j) t[i * L + j] = b.sequence(i)[j], r[b.offsets[static_cast<std::size_t>(i)] + j] = i * L + j;
+      for (i64 j = 0; j < b.length(i); ++j) t[i * L + j] = b.sequence(i)[j], r[b.offset(i) + j] = i * L + j;
     const at::Tensor out = net->forward(tokens, torch::arange(L).unsqueeze(0)).view({N * L, -1}).index_select(0, rows);
     std::memcpy(z, out.data_ptr<float>(), sizeof(float) * static_cast<std::size_t>(out.numel()));
     saved = torch::GradMode::is_enabled() ? out : at::Tensor();
   }
   // the adapter's `backward`: dL/dz for the rows of the last `logits` call
-  void backward(const gm::sequence_batch& b, const float* dz) {
+  void backward(gm::sequence_view b, const float* dz) {
     if (!saved.defined() || saved.size(0) != static_cast<i64>(b.tokens.size()))
       throw std::logic_error("torch_lm::backward needs the batch of the last logits call");
     saved.backward(torch::from_blob(const_cast<float*>(dz), saved.sizes()).clone());
@@ -188,8 +188,8 @@ struct torch_lm {
 static auto make_policy(torch_lm lm, i64 vocab, i64 context) {
   return gm::make_policy_adapter(
       std::move(lm), vocab, context,
-      [](torch_lm& m, const gm::sequence_batch& b, float* z) { m.logits(b, z); },
-      [](torch_lm& m, const gm::sequence_batch& b, const float* dz) { m.backward(b, dz); },
+      [](torch_lm& m, gm::sequence_view b, float* z) { m.logits(b, z); },
+      [](torch_lm& m, gm::sequence_view b, const float* dz) { m.backward(b, dz); },
       [](torch_lm& m) { return std::span<float>(m.flat.data_ptr<float>(), static_cast<std::size_t>(m.flat.numel())); },
       [](torch_lm& m) { return std::span<float>(m.grad.data_ptr<float>(), static_cast<std::size_t>(m.grad.numel())); });
 }

@@ -22,11 +22,11 @@ auto make_bigram_policy(int vocab, std::uint64_t seed) {
   for (auto& t : m.table) t = nd(rng);
   return gm::make_policy_adapter(
       m, vocab, 6,
-      [](bigram& net, const gm::sequence_batch& b, double* z) {
+      [](bigram& net, gm::sequence_view b, double* z) {
         for (size_t k = 0; k < b.tokens.size(); ++k)
           for (int v = 0; v < net.vocab; ++v) z[k * size_t(net.vocab) + size_t(v)] = net.table[size_t(b.tokens[k] * net.vocab + v)];
       },
-      [](bigram& net, const gm::sequence_batch& b, const double* dz) {
+      [](bigram& net, gm::sequence_view b, const double* dz) {
         for (size_t k = 0; k < b.tokens.size(); ++k)
           for (int v = 0; v < net.vocab; ++v) net.grad[size_t(b.tokens[k] * net.vocab + v)] += dz[k * size_t(net.vocab) + size_t(v)];
       },

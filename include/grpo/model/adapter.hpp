@@ -3,12 +3,12 @@
 // model type M (any copyable type: a hand-written network, a handle to a libtorch module that
 // deep-copies on copy, ...):
 //
-//   logits(M&, const sequence_batch&, S* z)         teacher forcing: z is [M_tok, V] row-major,
-//                                                   M_tok = batch.tokens.size(); row m holds the
+//   logits(M&, sequence_view, S* z)                 teacher forcing: z is [M_tok, V] row-major,
+//                                                   M_tok = batch.num_tokens(); row m holds the
 //                                                   logits of the token that FOLLOWS token m of
 //                                                   its sequence. The model may keep what its
 //                                                   backward needs.
-//   backward(M&, const sequence_batch&, const S* dz) adds ∂L/∂θ for ∂L/∂z = dz (same layout,
+//   backward(M&, sequence_view, const S* dz)        adds ∂L/∂θ for ∂L/∂z = dz (same layout,
 //                                                   zero on rows that feed no log-prob) to its
 //                                                   gradients; called after `logits` on the batch.
 //   params(M&) -> std::span<S>,  grads(M&) -> std::span<S>
@@ -43,7 +43,7 @@ class policy_adapter {
   Model& model() { return model_; }
   [[nodiscard]] const Model& model() const { return model_; }
 
-  status logprobs(const sequence_batch& b, S tau, std::span<S> logp, std::span<S> entropy) {
+  status logprobs(sequence_view b, S tau, std::span<S> logp, std::span<S> entropy) {
     if (!(tau > S(0))) return {errc::bad_config, "tau", -1, "temperature must be > 0"};
     GRPO_TRY(validate(b, vocab_, max_length_));
     index_t width = 0;
@@ -56,7 +56,7 @@ class policy_adapter {
     saved_entropy_.assign(b.tokens.size(), S(0));
     for (index_t i = 0; i < b.size(); ++i)
       for (index_t t = 0; t < b.completion_length(i); ++t) {
-        const index_t m = b.offsets[i] + b.prompt_length(i) + t;  // the token scored
+        const index_t m = b.offset(i) + b.prompt_length(i) + t;  // the token scored
         S* row = z_.data() + (m - 1) * vocab_;                    // the row predicting it
         // probabilities overwrite the logits in place; the backward needs only them
         const auto r = tempered_softmax_row<S>(row, vocab_, b.tokens[static_cast<size_t>(m)], tau, row);
@@ -69,7 +69,7 @@ class policy_adapter {
     return {};
   }
 
-  status backward(const sequence_batch& b, std::span<const S> dlogp, std::span<const S> dentropy) {
+  status backward(sequence_view b, std::span<const S> dlogp, std::span<const S> dentropy) {
     if (saved_tokens_ != static_cast<index_t>(b.tokens.size()))
       return {errc::shape_mismatch, "batch", -1, "backward needs the batch of the last logprobs call"};
     index_t width = 0;
@@ -78,7 +78,7 @@ class policy_adapter {
     dz_.assign(z_.size(), S(0));
     for (index_t i = 0; i < b.size(); ++i)
       for (index_t t = 0; t < b.completion_length(i); ++t) {
-        const index_t m = b.offsets[i] + b.prompt_length(i) + t;
+        const index_t m = b.offset(i) + b.prompt_length(i) + t;
         const size_t at = static_cast<size_t>(i * width + t);
         tempered_softmax_row_backward<S>(z_.data() + (m - 1) * vocab_, vocab_, b.tokens[static_cast<size_t>(m)], tau_,
                                          saved_entropy_[static_cast<size_t>(m - 1)], dlogp[at],

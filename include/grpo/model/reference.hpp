@@ -31,7 +31,7 @@ class reference_model {
   }
 
   /// Forward only: log-probs (and entropy) of the frozen model.
-  status logprobs(const sequence_batch& b, scalar_type tau, std::span<scalar_type> logp,
+  status logprobs(sequence_view b, scalar_type tau, std::span<scalar_type> logp,
                   std::span<scalar_type> entropy) {
     return model_.logprobs(b, tau, logp, entropy);
   }

@@ -42,7 +42,7 @@ class tabular_policy {
     return p;
   }
 
-  status logprobs(const sequence_batch& b, S tau, std::span<S> logp, std::span<S> entropy) {
+  status logprobs(sequence_view b, S tau, std::span<S> logp, std::span<S> entropy) {
     GRPO_TRY(check_batch(b, tau));
     index_t width = 0;
     GRPO_TRY(token_buffer_width(b, logp, "logp", false, width));
@@ -67,7 +67,7 @@ class tabular_policy {
     return {};
   }
 
-  status backward(const sequence_batch& b, std::span<const S> dlogp, std::span<const S> dentropy) {
+  status backward(sequence_view b, std::span<const S> dlogp, std::span<const S> dentropy) {
     if (static_cast<index_t>(saved_entropy_.size()) != b.num_completion_tokens())
       return {errc::shape_mismatch, "batch", -1, "backward needs the batch of the last logprobs call"};
     index_t width = 0;
@@ -116,7 +116,7 @@ class tabular_policy {
  private:
   [[nodiscard]] index_t row(index_t s, index_t t) const { return (s * positions_ + t) * actions_; }
 
-  status check_batch(const sequence_batch& b, S tau) const {
+  status check_batch(sequence_view b, S tau) const {
     if (!(tau > S(0))) return {errc::bad_config, "tau", -1, "temperature must be > 0"};
     GRPO_TRY(validate(b, std::max(states_, actions_)));
     for (index_t i = 0; i < b.size(); ++i) {
@@ -127,7 +127,7 @@ class tabular_policy {
                 "completion longer than the table's max_positions " + std::to_string(positions_)};
       for (index_t t = 0; t < b.completion_length(i); ++t)
         if (b.sequence(i)[b.prompt_length(i) + t] >= actions_)
-          return {errc::out_of_range, "batch.tokens", b.offsets[i] + b.prompt_length(i) + t,
+          return {errc::out_of_range, "batch.tokens", b.offset(i) + b.prompt_length(i) + t,
                   "completion token is not an action"};
     }
     return {};

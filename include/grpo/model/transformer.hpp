@@ -145,7 +145,7 @@ class transformer {
   /// logp[i, t] and entropy[i, t] of completion token t of sequence i under softmax(z/τ);
   /// [N, T] row-major with T = logp.size()/N; `entropy` may be empty. Keeps the activations of
   /// this batch for `backward`.
-  status logprobs(const sequence_batch& b, S tau, std::span<S> logp, std::span<S> entropy) {
+  status logprobs(sequence_view b, S tau, std::span<S> logp, std::span<S> entropy) {
     if (!(tau > S(0)) || !std::isfinite(static_cast<double>(tau)))
       return {errc::bad_config, "tau", -1, "temperature must be finite and > 0"};
     GRPO_TRY(validate(b, cfg_.vocab_size, cfg_.context));
@@ -178,7 +178,7 @@ class transformer {
   /// b.num_completion_tokens() in batch order (row k predicts the k-th completion token), for
   /// losses over the whole distribution (distillation: grpo/distill/). `backward_logits` then
   /// takes ∂L/∂z.
-  status logits(const sequence_batch& b, std::span<S> out) {
+  status logits(sequence_view b, std::span<S> out) {
     GRPO_TRY(validate(b, cfg_.vocab_size, cfg_.context));
     const index_t K = b.num_completion_tokens(), V = cfg_.vocab_size;
     if (static_cast<index_t>(out.size()) != K * V)
@@ -193,7 +193,7 @@ class transformer {
 
   /// Adds ∂L/∂θ for ∂L/∂z = dz ([K, V] like `logits`' output) to the gradients. Needs `logits`
   /// on the same batch just before.
-  status backward_logits(const sequence_batch& b, std::span<const S> dz) {
+  status backward_logits(sequence_view b, std::span<const S> dz) {
     auto& w = train_;
     if (w.saved != workspace::saved_kind::logits || w.batch_tokens != static_cast<index_t>(b.tokens.size()) ||
         w.batch_rows != b.num_completion_tokens())
@@ -211,7 +211,7 @@ class transformer {
 
   /// Adds ∂L/∂θ for L with ∂L/∂logp = dlogp and ∂L/∂H = dentropy (may be empty), [N, T] like
   /// the forward's outputs, to the gradients. Needs `logprobs` on the same batch just before.
-  status backward(const sequence_batch& b, std::span<const S> dlogp, std::span<const S> dentropy) {
+  status backward(sequence_view b, std::span<const S> dlogp, std::span<const S> dentropy) {
     auto& w = train_;
     if (w.saved != workspace::saved_kind::probabilities || w.batch_tokens != static_cast<index_t>(b.tokens.size()) ||
         w.batch_rows != b.num_completion_tokens())
@@ -373,7 +373,7 @@ class transformer {
 
   // The hidden states of the batch, then the logits of the rows that predict completion tokens
   // (row offsets[i] + P_i + t − 1 predicts completion token t) into w.probs, [K, V].
-  void completion_logits(const sequence_batch& b, workspace& w) {
+  void completion_logits(sequence_view b, workspace& w) {
     forward_hidden(b, w);
     const index_t k_rows = b.num_completion_tokens();
     w.sel.resize(static_cast<size_t>(k_rows));
@@ -382,7 +382,7 @@ class transformer {
     index_t k = 0;
     for (index_t i = 0; i < b.size(); ++i)
       for (index_t t = 0; t < b.completion_length(i); ++t, ++k) {
-        const index_t m = b.offsets[i] + b.prompt_length(i) + t;
+        const index_t m = b.offset(i) + b.prompt_length(i) + t;
         w.sel[static_cast<size_t>(k)] = m - 1;
         w.sel_target[static_cast<size_t>(k)] = b.tokens[static_cast<size_t>(m)];
         w.hsel.row(k) = w.hf.row(m - 1);
@@ -395,7 +395,7 @@ class transformer {
   }
 
   // From ∂L/∂z in w.dz through the output layer, the layers and the embeddings.
-  void backward_from_dz(const sequence_batch& b, workspace& w) {
+  void backward_from_dz(sequence_view b, workspace& w) {
     const index_t d = cfg_.d_model, V = cfg_.vocab_size, M = w.batch_tokens;
     G(off_.w_out, d, V).noalias() += w.hsel.transpose() * w.dz;
     GR(off_.b_out, V) += w.dz.colwise().sum();
@@ -411,7 +411,7 @@ class transformer {
     // embeddings
     for (index_t i = 0; i < b.size(); ++i)
       for (index_t p = 0; p < b.length(i); ++p) {
-        const index_t m = b.offsets[i] + p;
+        const index_t m = b.offset(i) + p;
         GR(off_.wte + b.tokens[static_cast<size_t>(m)] * d, d) += w.dx.row(m);
         GR(off_.wpe + p * d, d) += w.dx.row(m);
       }
@@ -500,7 +500,7 @@ class transformer {
   }
 
   /// Fills w.layers, w.hf (the final-LN output) for a packed batch.
-  void forward_hidden(const sequence_batch& b, workspace& w) {
+  void forward_hidden(sequence_view b, workspace& w) {
     const index_t d = cfg_.d_model, M = static_cast<index_t>(b.tokens.size());
     const index_t H = cfg_.n_heads, dh = cfg_.head_dim();
     const S scale = S(1) / std::sqrt(static_cast<S>(dh));
@@ -514,7 +514,7 @@ class transformer {
     w.x.resize(M, d);
     for (index_t i = 0; i < b.size(); ++i)
       for (index_t p = 0; p < b.length(i); ++p) {
-        const index_t m = b.offsets[i] + p;
+        const index_t m = b.offset(i) + p;
         w.x.row(m) = R(off_.wte + b.tokens[static_cast<size_t>(m)] * d, d) + R(off_.wpe + p * d, d);
       }
     for (index_t l = 0; l < cfg_.n_layers; ++l) {
@@ -527,7 +527,7 @@ class transformer {
       c.y.resize(M, d);
       c.att.resize(static_cast<size_t>(att_total));
       for (index_t i = 0; i < b.size(); ++i) {
-        const index_t L = b.length(i), s0 = b.offsets[i];
+        const index_t L = b.length(i), s0 = b.offset(i);
         for (index_t h = 0; h < H; ++h) {
           map_mat P(c.att.data() + w.att_offset[static_cast<size_t>(i)] + h * L * L, L, L);
           P.noalias() = c.qkv.block(s0, h * dh, L, dh) * c.qkv.block(s0, d + h * dh, L, dh).transpose();
@@ -567,7 +567,7 @@ class transformer {
   }
 
   /// Backward through one layer; w.dx holds ∂L/∂(layer output) and becomes ∂L/∂(layer input).
-  void layer_backward(const sequence_batch& b, workspace& w, index_t l) {
+  void layer_backward(sequence_view b, workspace& w, index_t l) {
     const index_t d = cfg_.d_model, F = cfg_.ff(), H = cfg_.n_heads, dh = cfg_.head_dim();
     const index_t M = w.batch_tokens;
     const S scale = S(1) / std::sqrt(static_cast<S>(dh));
@@ -592,7 +592,7 @@ class transformer {
     w.dqkv.resize(M, 3 * d);
     w.dp.resize(static_cast<size_t>(cfg_.context * cfg_.context));
     for (index_t i = 0; i < b.size(); ++i) {
-      const index_t L = b.length(i), s0 = b.offsets[i];
+      const index_t L = b.length(i), s0 = b.offset(i);
       for (index_t h = 0; h < H; ++h) {
         map_mat P(c.att.data() + w.att_offset[static_cast<size_t>(i)] + h * L * L, L, L);
         map_mat dP(w.dp.data(), L, L);

@@ -28,7 +28,7 @@ namespace grpo::train {
 /// tokens of the batch, in batch order) and takes ∂L/∂logits back.
 template <class P>
 concept logit_policy = model::differentiable_policy<P> &&
-    requires(P& p, const model::sequence_batch& b, std::span<typename P::scalar_type> out,
+    requires(P& p, model::sequence_view b, std::span<typename P::scalar_type> out,
              std::span<const typename P::scalar_type> g) {
       { p.logits(b, out) } -> std::same_as<status>;
       { p.backward_logits(b, g) } -> std::same_as<status>;
@@ -45,7 +45,7 @@ struct distill_step_result {
 /// divergence(student ‖ teacher) (divergence.hpp), through the student's logits only.
 template <logit_policy Student, logit_policy Teacher>
   requires std::same_as<typename Student::scalar_type, typename Teacher::scalar_type>
-status distill_step(Student& student, Teacher& teacher, const model::sequence_batch& b, const distill::divergence& d,
+status distill_step(Student& student, Teacher& teacher, model::sequence_view b, const distill::divergence& d,
                     optim::adamw& opt, double lr, double max_grad_norm, distill_step_result& out) {
   using S = typename Student::scalar_type;
   const index_t K = b.num_completion_tokens();
@@ -93,7 +93,7 @@ status on_policy_distill_step(Student& student, Teacher& teacher, std::span<cons
 /// as given. `on_policy`, when not null, says which was taken.
 template <class Student, logit_policy Teacher>
   requires logit_policy<Student> && model::sampling_policy<Student>
-status gkd_step(Student& student, Teacher& teacher, const model::sequence_batch& b, double lambda, index_t group_size,
+status gkd_step(Student& student, Teacher& teacher, model::sequence_view b, double lambda, index_t group_size,
                 const model::sampler_config& sampling, model::rng_type& rng, const distill::divergence& d,
                 optim::adamw& opt, double lr, double max_grad_norm, distill_step_result& out, bool* on_policy = nullptr) {
   if (!(lambda >= 0.0 && lambda <= 1.0))

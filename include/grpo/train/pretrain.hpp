@@ -41,7 +41,7 @@ struct lm_step_result {
 /// ∂L/∂logp = `g` written on those tokens of `dlogp` (the rest untouched): the cross-entropy
 /// part shared by pre-training and SFT (sft.hpp).
 template <class S>
-double completion_nll(const model::sequence_batch& b, index_t T, std::span<const S> logp, S g, std::span<S> dlogp) {
+double completion_nll(model::sequence_view b, index_t T, std::span<const S> logp, S g, std::span<S> dlogp) {
   double nll = 0;
   for (index_t i = 0; i < b.size(); ++i)
     for (index_t t = 0; t < b.completion_length(i); ++t) {

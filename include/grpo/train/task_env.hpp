@@ -78,7 +78,7 @@ class task_environment {
   }
 
   /// The completion's text: tags rendered, stopped at the first <eos>, <pad> dropped.
-  [[nodiscard]] std::string decode_completion(const model::sequence_batch& b, index_t i) const {
+  [[nodiscard]] std::string decode_completion(model::sequence_view b, index_t i) const {
     std::string s;
     const token_t* c = b.sequence(i) + b.prompt_length(i);
     (void)tok_.decode(std::span<const token_t>(c, static_cast<std::size_t>(b.completion_length(i))), s,

@@ -98,46 +98,6 @@ concept environment = requires(E& e, index_t n, model::rng_type& rng, prompt_lis
   { e.score(r, t, reflective) } -> std::same_as<status>;
 };
 
-namespace detail {
-
-/// Sequences kept from one or more sampling rounds, rebuilt into one rollout at the end.
-struct rollout_builder {
-  model::sequence_batch batch;
-  std::vector<std::vector<float>> logps;
-  std::vector<std::uint8_t> finished;
-  std::vector<double> rewards;  // [N, K]
-  std::vector<double> reflective;
-  index_t K = 0;
-
-  void add_group(const model::rollout& r, index_t g, const reward::reward_table& t,
-                 const std::vector<double>& refl) {
-    K = t.num_rewards();
-    for (index_t i = g * r.group_size; i < (g + 1) * r.group_size; ++i) {
-      const token_t* s = r.batch.sequence(i);
-      const index_t P = r.batch.prompt_length(i), L = r.batch.length(i);
-      batch.add(std::span<const token_t>(s, static_cast<std::size_t>(P)),
-                std::span<const token_t>(s + P, static_cast<std::size_t>(L - P)));
-      std::vector<float> lp(static_cast<std::size_t>(L - P));
-      for (index_t t2 = 0; t2 < L - P; ++t2)
-        lp[static_cast<std::size_t>(t2)] = r.old_logp[static_cast<std::size_t>(i * r.width + t2)];
-      logps.push_back(std::move(lp));
-      finished.push_back(r.finished[static_cast<std::size_t>(i)]);
-      for (index_t k = 0; k < K; ++k) rewards.push_back(t.at(i, k));
-      reflective.push_back(refl.empty() ? 0.0 : refl[static_cast<std::size_t>(i)]);
-    }
-  }
-  [[nodiscard]] index_t size() const { return batch.size(); }
-
-  void build(index_t group_size, model::rollout& out) {
-    out.batch = std::move(batch);
-    out.group_size = group_size;
-    out.finished = std::move(finished);
-    model::finalize_rollout(out, logps);
-  }
-};
-
-}  // namespace detail
-
 /// What one step did (also returned as a metrics_record by `trainer::step`).
 struct step_report {
   index_t step = 0;              // the step just taken (0-based)
@@ -230,6 +190,7 @@ class trainer {
   [[nodiscard]] model::rng_type& rng() { return rng_; }
   [[nodiscard]] optim::adamw& optimizer() { return opt_; }
   [[nodiscard]] model::reference_model<Policy>& reference() { return ref_; }
+  /// The groups the last step kept (empty when dynamic sampling kept none).
   [[nodiscard]] const model::rollout& last_rollout() const { return rollout_; }
   /// [N] per sequence, or [N, T] per token for a token-level estimator.
   [[nodiscard]] const std::vector<float>& last_advantages() const { return adv_; }
@@ -252,31 +213,29 @@ class trainer {
     const auto t0 = std::chrono::steady_clock::now();
     step_report rep;
     const index_t P = cfg_.prompts_per_step, G = cfg_.group_size;
-    detail::rollout_builder kept;
     sample_log log;
+    clear_kept();
     // the local phase: a failure here ends the step on every rank (agreed)
     GRPO_TRY(agreed([&]() -> status {
       GRPO_TRY(begin_step(m, rep));
       // ---- rollout, with dynamic sampling -------------------------------------------------
       for (index_t round = 0;; ++round) {
-        const index_t need = cfg_.dynamic_sampling ? P - kept.size() / G : P;
+        const index_t need = cfg_.dynamic_sampling ? P - rollout_.size() / G : P;
         GRPO_TRY(env_.draw_prompts(need, rng_, prompts_));
         if (static_cast<index_t>(prompts_.size()) != need)
           return {errc::shape_mismatch, "environment.draw_prompts", static_cast<index_t>(prompts_.size()),
                   "asked for " + std::to_string(need) + " prompts"};
         GRPO_TRY(policy_.sample(std::span<const std::vector<token_t>>(prompts_), G, cfg_.sampling, rng_, sampled_));
         GRPO_TRY(score_sampled(log));
-        for (index_t g = 0; g < need; ++g)
-          if (!cfg_.dynamic_sampling || !log.last_zero_std[static_cast<std::size_t>(g)])
-            kept.add_group(sampled_, g, table_, reflective_);
+        keep_sampled([&](index_t g) { return !cfg_.dynamic_sampling || !log.last_zero_std[static_cast<std::size_t>(g)]; });
         rep.sampling_rounds = round + 1;
-        if (!cfg_.dynamic_sampling || kept.size() >= P * G || round >= cfg_.max_resample_rounds) break;
+        if (!cfg_.dynamic_sampling || rollout_.size() >= P * G || round >= cfg_.max_resample_rounds) break;
       }
       return {};
     }()));
-    rep.groups_kept = kept.size() / G;
+    rep.groups_kept = rollout_.size() / G;
     sampler_given_ = false;
-    return finish_step(kept, log, m, rep, t0, report, 0.0, 0.0);  // the policy is the sampler
+    return finish_step(log, m, rep, t0, report, 0.0, 0.0);  // the policy is the sampler
   }
 
   /// Draws the next step's prompts from the environment (the trainer's RNG) for an external
@@ -297,7 +256,7 @@ class trainer {
     const auto t0 = std::chrono::steady_clock::now();
     step_report rep;
     sample_log log;
-    detail::rollout_builder kept;
+    clear_kept();
     double gap = 0, gap_max = 0, count = 0;
     GRPO_TRY(agreed([&]() -> status {  // the local phase, agreed over the ranks
       GRPO_TRY(check_external(r));
@@ -308,29 +267,24 @@ class trainer {
       const S tau = static_cast<S>(cfg_.sampling.temperature);
       logp_.assign(static_cast<std::size_t>(N * T), S(0));
       GRPO_TRY(policy_.logprobs(r.batch, tau, std::span<S>(logp_), {}));
-      std::vector<std::vector<float>> lps(static_cast<std::size_t>(N));
-      for (index_t i = 0; i < N; ++i)
-        for (index_t t = 0; t < r.batch.completion_length(i); ++t)
-          lps[static_cast<std::size_t>(i)].push_back(static_cast<float>(logp_[static_cast<std::size_t>(i * T + t)]));
-      sampled_ = {};
       sampled_.batch = r.batch;
       sampled_.group_size = r.group_size;
       sampled_.finished = r.finished;
-      model::finalize_rollout(sampled_, lps);
+      model::finalize_rollout(sampled_, [&](index_t i, index_t t) { return logp_[static_cast<std::size_t>(i * T + t)]; });
       GRPO_TRY(score_sampled(log));
-      for (index_t g = 0; g < N / r.group_size; ++g) kept.add_group(sampled_, g, table_, reflective_);
+      keep_sampled([](index_t) { return true; });
       rep.sampling_rounds = 1;
       rep.groups_kept = N / r.group_size;
       // the sampler's log-probs on the [N, T] grid, and the gap to the policy's
       sampler_given_ = !r.sampler_logp.empty();
       if (sampler_given_) {
-        const index_t W = sampled_.width;
+        const index_t W = rollout_.width;  // every group was kept
         sampler_lp_.assign(static_cast<std::size_t>(N * W), S(0));
         std::size_t k = 0;
         for (index_t i = 0; i < N; ++i)
           for (index_t t = 0; t < r.batch.completion_length(i); ++t, ++k) {
             const double sl = r.sampler_logp[k];
-            const double d = static_cast<double>(sampled_.old_logp[static_cast<std::size_t>(i * W + t)]) - sl;
+            const double d = static_cast<double>(rollout_.old_logp[static_cast<std::size_t>(i * W + t)]) - sl;
             sampler_lp_[static_cast<std::size_t>(i * W + t)] = static_cast<S>(sl);
             gap += d;
             gap_max = std::max(gap_max, std::abs(d));
@@ -339,7 +293,7 @@ class trainer {
       }
       return {};
     }()));
-    return finish_step(kept, log, m, rep, t0, report, count > 0 ? gap / count : 0.0, gap_max);
+    return finish_step(log, m, rep, t0, report, count > 0 ? gap / count : 0.0, gap_max);
   }
 
   // ---- checkpoints ---------------------------------------------------------------------------
@@ -438,7 +392,7 @@ class trainer {
   }
 
   /// The metrics of what was sampled, the update on what was kept, the step counter.
-  status finish_step(detail::rollout_builder& kept, const sample_log& log, metrics_record& m, step_report& rep,
+  status finish_step(const sample_log& log, metrics_record& m, step_report& rep,
                      std::chrono::steady_clock::time_point t0, step_report* report, double sampler_gap,
                      double sampler_gap_max) {
     const index_t P = cfg_.prompts_per_step, G = cfg_.group_size;
@@ -485,11 +439,12 @@ class trainer {
     m.set("lr", lr);
 
     double loss = 0, kl = 0, clip_lo = 0, clip_hi = 0, entropy = 0, ratio = 0, tokens = 0, gnorm = 0;
-    if (kept.size() >= G) {
+    if (rollout_.size() >= G) {
       // keep at most P groups (the last round may overshoot)
-      kept_total_ = kept.rewards;
-      kept.build(G, rollout_);
-      if (rollout_.num_prompts() > P) truncate_rollout(P * G);
+      if (rollout_.num_prompts() > P) {
+        model::truncate_rollout(rollout_, P * G);
+        kept_total_.resize(static_cast<std::size_t>(P * G * table_.num_rewards()));
+      }
       GRPO_TRY(update(lr, loss, kl, clip_lo, clip_hi, entropy, ratio, tokens, gnorm));
       rep.updated = true;
     }
@@ -547,24 +502,34 @@ class trainer {
     else return Exec{};
   }
 
-  void truncate_rollout(index_t n) {
-    model::rollout r;
-    // rebuild from the first n sequences (whole groups)
-    std::vector<std::vector<float>> lps;
-    for (index_t i = 0; i < n; ++i) {
-      const token_t* s = rollout_.batch.sequence(i);
-      const index_t P = rollout_.batch.prompt_length(i), L = rollout_.batch.length(i);
-      r.batch.add(std::span<const token_t>(s, static_cast<std::size_t>(P)),
-                  std::span<const token_t>(s + P, static_cast<std::size_t>(L - P)));
-      std::vector<float> lp(static_cast<std::size_t>(L - P));
-      for (index_t t = 0; t < L - P; ++t) lp[static_cast<std::size_t>(t)] = rollout_.old_logp[static_cast<std::size_t>(i * rollout_.width + t)];
-      lps.push_back(std::move(lp));
-      r.finished.push_back(rollout_.finished[static_cast<std::size_t>(i)]);
+  /// The kept groups of this step go to `rollout_`, their rewards [N, K] to `kept_total_`.
+  void clear_kept() {
+    rollout_.batch.clear();
+    rollout_.finished.clear();
+    rollout_.old_logp.clear();
+    rollout_.mask.clear();
+    rollout_.width = 0;
+    kept_total_.clear();
+  }
+  /// Keeps the groups g of `sampled_` for which keep(g): the whole rollout is moved when every
+  /// group of the first round is kept (no copy), the kept groups are appended otherwise.
+  template <class Keep>
+  void keep_sampled(Keep&& keep) {
+    const index_t G = sampled_.group_size, K = table_.num_rewards();
+    bool all = rollout_.size() == 0;
+    for (index_t g = 0; all && g < sampled_.num_prompts(); ++g) all = keep(g);
+    if (all) {
+      std::swap(rollout_, sampled_);  // sampled_ keeps the old buffers for the next draw
+      for (index_t i = 0; i < rollout_.size(); ++i)
+        for (index_t k = 0; k < K; ++k) kept_total_.push_back(table_.at(i, k));
+      return;
     }
-    r.group_size = rollout_.group_size;
-    model::finalize_rollout(r, lps);
-    rollout_ = std::move(r);
-    kept_total_.resize(static_cast<std::size_t>(n * table_.num_rewards()));
+    for (index_t g = 0; g < sampled_.num_prompts(); ++g) {
+      if (!keep(g)) continue;
+      model::append_group(rollout_, sampled_, g);
+      for (index_t i = g * G; i < (g + 1) * G; ++i)
+        for (index_t k = 0; k < K; ++k) kept_total_.push_back(table_.at(i, k));
+    }
   }
 
   /// Advantages, then μ optimiser updates on the rollout in `rollout_` with its rewards
@@ -612,14 +577,10 @@ class trainer {
     const index_t groups = N / G, M = std::min<index_t>(cfg_.micro_batches, groups);
     std::vector<index_t> row_begin(static_cast<std::size_t>(M + 1));
     for (index_t mb = 0; mb <= M; ++mb) row_begin[static_cast<std::size_t>(mb)] = (groups * mb / M) * G;
-    std::vector<model::sequence_batch> subs(static_cast<std::size_t>(M));
+    std::vector<model::sequence_view> subs(static_cast<std::size_t>(M));  // views: no copy
     for (index_t mb = 0; mb < M; ++mb)
-      for (index_t i = row_begin[static_cast<std::size_t>(mb)]; i < row_begin[static_cast<std::size_t>(mb + 1)]; ++i) {
-        const token_t* s = rollout_.batch.sequence(i);
-        const index_t P = rollout_.batch.prompt_length(i), L = rollout_.batch.length(i);
-        subs[static_cast<std::size_t>(mb)].add(std::span<const token_t>(s, static_cast<std::size_t>(P)),
-                                               std::span<const token_t>(s + P, static_cast<std::size_t>(L - P)));
-      }
+      subs[static_cast<std::size_t>(mb)] =
+          rollout_.batch.rows(row_begin[static_cast<std::size_t>(mb)], row_begin[static_cast<std::size_t>(mb + 1)]);
 
     // reference log-probs, once per rollout
     const S tau = static_cast<S>(cfg_.sampling.temperature);
@@ -672,7 +633,7 @@ class trainer {
       double it_loss = 0, it_tokens = 0, it_kl = 0, it_lo = 0, it_hi = 0, it_ent = 0, it_ratio = 0;
       GRPO_TRY(agreed([&]() -> status {  // local, agreed before the gradient's all-reduce
         for (index_t mb = 0; mb < M; ++mb) {
-          const auto& sub = subs[static_cast<std::size_t>(mb)];
+          const auto sub = subs[static_cast<std::size_t>(mb)];
           const index_t n = sub.size();
           logp_.assign(static_cast<std::size_t>(n * T), S(0));
           ent_.assign(static_cast<std::size_t>(n * T), S(0));
