@@ -190,8 +190,13 @@ inline double reference_loss(const config& c, const batch& b, const std::vector<
   double loss = 0;
   std::map<std::string, double> sum, mn, mx;
   std::map<std::string, std::vector<double>> per_seq;  // per-sequence sums for the seq_ stats
-  auto add = [&](const std::string& k, double v) { sum[k] += v; };
-  auto extrema = [&](const std::string& k, double v) {
+  // the statistics only when asked for: reference_grad calls this 2·N·T times
+  const bool want = st != nullptr;
+  auto add = [&](const char* k, double v) {
+    if (want) sum[k] += v;
+  };
+  auto extrema = [&](const char* k, double v) {
+    if (!want) return;
     sum[k] += v;
     mn[k] = mn.count(k) ? std::min(mn[k], v) : v;
     mx[k] = mx.count(k) ? std::max(mx[k], v) : v;
@@ -235,8 +240,7 @@ inline double reference_loss(const config& c, const batch& b, const std::vector<
           add("clip_region", low || high);
           add("clip_branch", -A * rc_sg > -A * rho_sg);
           add("clip_dual", dual && std::isfinite(c.dual_clip));
-          row["clip_low"] += low;
-          row["clip_high"] += high;
+          if (want) row["clip_low"] += low, row["clip_high"] += high;
           break;
         }
         case surr::cispo_trl:
@@ -298,13 +302,13 @@ inline double reference_loss(const config& c, const batch& b, const std::vector<
         loss += wk * c.beta * kv;
         const double kv_fwd = c.kl_is_corrected ? value_of(d_sg) * rho_sg : value_of(d_sg);
         add("kl", kv_fwd);
-        mx["kl"] = mx.count("kl") ? std::max(mx["kl"], kv_fwd) : kv_fwd;
+        if (want) mx["kl"] = mx.count("kl") ? std::max(mx["kl"], kv_fwd) : kv_fwd;
       }
       if (c.entropy_bonus) loss -= we * c.entropy_coef * b.entropy[k];
       if (!b.entropy.empty()) add("entropy", b.entropy[k]);
     }
     for (const char* q : {"clip_low", "clip_high"})
-      if (len[i] > 0) per_seq[q].push_back(row[q] / len[i]);
+      if (want && len[i] > 0) per_seq[q].push_back(row[q] / len[i]);
   }
 
   if (st != nullptr) {

@@ -1,6 +1,8 @@
 // The quick demo (what CI runs instead of the 5-minute one), in-process: pre-training, GRPO
 // with the R1-Zero template and accuracy + format rewards, evaluation before and after. The
 // training reward must go up, the format must be adopted, and the outputs must be well formed.
+// The smoke run is every stage at a few steps, outputs checked but not learning: what the
+// instrumented suite (make check-sanitize) runs instead of the quick demo, which takes it minutes.
 #include <grpo/train/r1_zero_demo.hpp>
 
 #include <catch2/catch.hpp>
@@ -42,5 +44,31 @@ TEST_CASE("quick demo: GRPO raises the reward and the format rate", "[train][dem
   for (const char* key : {"\"task\"", "\"pass1_before\"", "\"pass1_after\"", "\"pass1_any_format_after\"", "\"greedy_before\"", "\"greedy_after\"",
                           "\"format_before\"", "\"format_after\"", "\"steps\"", "\"seconds\""})
     CHECK(j.find(key) != std::string::npos);
+  std::filesystem::remove_all(dir);
+}
+
+TEST_CASE("demo smoke run: every stage at a few steps, well-formed outputs", "[train][smoke]") {
+  auto cfg = grpo::train::make_demo_config(/*quick=*/true, /*seed=*/5);
+  cfg.pretrain_steps = 10;
+  cfg.grpo_steps = 3;
+  cfg.eval_problems = 6;
+  cfg.eval_k = 2;
+  cfg.curve_eval_every = 2;
+  cfg.curve_eval_problems = 4;
+  const auto dir = std::filesystem::temp_directory_path() / "grpo_test_demo_smoke";
+  std::filesystem::remove_all(dir);
+  cfg.out_dir = dir.string();
+  cfg.progress = false;
+  cfg.verbose = false;
+  grpo::train::demo_summary s;
+  std::vector<grpo::train::metrics_record> curve;
+  REQUIRE(grpo::train::run_demo(cfg, s, &curve).ok());
+  CHECK(s.steps == 3);
+  CHECK(curve.size() == 3);
+  for (double r : {s.pass1_before, s.pass1_after, s.format_before, s.format_after, s.greedy_after, s.cons_after}) {
+    CHECK(r >= 0.0);
+    CHECK(r <= 1.0);
+  }
+  for (const char* f : {"metrics.csv", "curves.svg", "summary.json"}) CHECK(std::filesystem::exists(dir / f));
   std::filesystem::remove_all(dir);
 }
