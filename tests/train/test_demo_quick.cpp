@@ -12,16 +12,25 @@
 #include <sstream>
 #include <string>
 
-TEST_CASE("quick demo: GRPO raises the reward and the format rate", "[train][demo]") {
-  auto cfg = grpo::train::make_demo_config(/*quick=*/true, /*seed=*/3);
-  const auto dir = std::filesystem::temp_directory_path() / "grpo_test_demo_quick";
+namespace {
+// Runs the demo quietly into a fresh temporary folder `name`; returns the folder.
+std::filesystem::path run_quiet(grpo::train::demo_config cfg, const char* name, grpo::train::demo_summary& s,
+                                std::vector<grpo::train::metrics_record>& curve) {
+  const auto dir = std::filesystem::temp_directory_path() / name;
   std::filesystem::remove_all(dir);
   cfg.out_dir = dir.string();
   cfg.progress = false;
   cfg.verbose = false;
+  REQUIRE(grpo::train::run_demo(cfg, s, &curve).ok());
+  return dir;
+}
+}  // namespace
+
+TEST_CASE("quick demo: GRPO raises the reward and the format rate", "[train][demo]") {
+  const auto cfg = grpo::train::make_demo_config(/*quick=*/true, /*seed=*/3);
   grpo::train::demo_summary s;
   std::vector<grpo::train::metrics_record> curve;
-  REQUIRE(grpo::train::run_demo(cfg, s, &curve).ok());
+  const auto dir = run_quiet(cfg, "grpo_test_demo_quick", s, curve);
   INFO(s.to_json());
   CHECK(s.steps == cfg.grpo_steps);
   CHECK(curve.size() == static_cast<std::size_t>(cfg.grpo_steps));
@@ -55,14 +64,9 @@ TEST_CASE("demo smoke run: every stage at a few steps, well-formed outputs", "[t
   cfg.eval_k = 2;
   cfg.curve_eval_every = 2;
   cfg.curve_eval_problems = 4;
-  const auto dir = std::filesystem::temp_directory_path() / "grpo_test_demo_smoke";
-  std::filesystem::remove_all(dir);
-  cfg.out_dir = dir.string();
-  cfg.progress = false;
-  cfg.verbose = false;
   grpo::train::demo_summary s;
   std::vector<grpo::train::metrics_record> curve;
-  REQUIRE(grpo::train::run_demo(cfg, s, &curve).ok());
+  const auto dir = run_quiet(cfg, "grpo_test_demo_smoke", s, curve);
   CHECK(s.steps == 3);
   CHECK(curve.size() == 3);
   for (double r : {s.pass1_before, s.pass1_after, s.format_before, s.format_after, s.greedy_after, s.cons_after}) {

@@ -517,19 +517,20 @@ class trainer {
   void keep_sampled(Keep&& keep) {
     const index_t G = sampled_.group_size, K = table_.num_rewards();
     bool all = rollout_.size() == 0;
-    for (index_t g = 0; all && g < sampled_.num_prompts(); ++g) all = keep(g);
-    if (all) {
-      std::swap(rollout_, sampled_);  // sampled_ keeps the old buffers for the next draw
-      for (index_t i = 0; i < rollout_.size(); ++i)
-        for (index_t k = 0; k < K; ++k) kept_total_.push_back(table_.at(i, k));
-      return;
-    }
     for (index_t g = 0; g < sampled_.num_prompts(); ++g) {
-      if (!keep(g)) continue;
-      model::append_group(rollout_, sampled_, g);
+      if (!keep(g)) {
+        all = false;
+        continue;
+      }
       for (index_t i = g * G; i < (g + 1) * G; ++i)
         for (index_t k = 0; k < K; ++k) kept_total_.push_back(table_.at(i, k));
     }
+    if (all) {
+      std::swap(rollout_, sampled_);  // sampled_ keeps the old buffers for the next draw
+      return;
+    }
+    for (index_t g = 0; g < sampled_.num_prompts(); ++g)
+      if (keep(g)) model::append_group(rollout_, sampled_, g);
   }
 
   /// Advantages, then μ optimiser updates on the rollout in `rollout_` with its rewards
