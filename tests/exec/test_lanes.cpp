@@ -104,6 +104,23 @@ GRPO_LANE_KERNEL void first_lanes_f8(grpo::index_t n, float* out) {
   using namespace grpo::lane;
   store(out, select(first_lanes<f8>(n), f8(1.0f), f8(0.0f)), 8);
 }
+GRPO_LANE_KERNEL void exp_f8(const float* x, float* out) {
+  using namespace grpo::lane;
+  store(out, grpo::lane::exp(load<f8>(x, 8)), 8);
+}
+GRPO_LANE_KERNEL grpo::lane::extent extent_f8(const std::uint8_t* m, grpo::index_t n) {
+  return grpo::lane::mask_extent<grpo::lane::f8>(m, n);
+}
+// clamp_to(x, lo, hi) and clamp(x, L(lo), L(hi)) side by side, values and "inside" masks.
+GRPO_LANE_KERNEL void clamp_to_f8(const float* x, double lo, double hi, float* to, float* to_in, float* cl, float* cl_in) {
+  using namespace grpo::lane;
+  m8 a, b;
+  const f8 v = load<f8>(x, 8);
+  store(to, clamp_to(v, lo, hi, a), 8);
+  store(to_in, select(a, f8(1.0f), f8(0.0f)), 8);
+  store(cl, clamp(v, f8(lo), f8(hi), b), 8);
+  store(cl_in, select(b, f8(1.0f), f8(0.0f)), 8);
+}
 #endif
 
 }  // namespace
@@ -255,5 +272,97 @@ TEST_CASE("a NaN at a masked-in position is reported when validated and kept whe
                            grpo::exec::serial{.vectorize = vectorize}).ok());
     CHECK(std::isnan(r.loss));
     CHECK(std::isnan(g[21]));
+  }
+}
+
+TEST_CASE("clamp_to is clamp, and with both bounds infinite passes every value through", "[exec][lanes]") {
+  const double inf = std::numeric_limits<double>::infinity();
+  const float xs[] = {0.f, -0.f, 1.5f, -7.f, 30.f, pinf, -pinf, qnan, -1.f, 2.f, 1e-38f, -3e38f, 0.5f, 10.f, 11.f, -20.f};
+  const double bounds[][2] = {{-1.0, 2.0}, {-inf, inf}, {-inf, 10.0}, {-20.0, inf}};
+  for (const auto& bd : bounds) {
+    INFO("bounds [" << bd[0] << ", " << bd[1] << "]");
+    for (float x : xs) {
+      bool in_to = false, in_cl = false;
+      const float to = grpo::lane::clamp_to(x, bd[0], bd[1], in_to);
+      const float cl = grpo::lane::clamp(x, float(bd[0]), float(bd[1]), in_cl);
+      INFO("x = " << x);
+      CHECK(same(to, cl));
+      CHECK(in_to == in_cl);
+      if (bd[0] == -inf && bd[1] == inf) {
+        CHECK(same(to, x));
+        CHECK(in_to);
+      }
+    }
+#if GRPO_HAVE_X86_SIMD
+    if (grpo::simd::has_avx2())
+      for (std::size_t k = 0; k + 8 <= std::size(xs); k += 8) {
+        float to[8], to_in[8], cl[8], cl_in[8];
+        clamp_to_f8(xs + k, bd[0], bd[1], to, to_in, cl, cl_in);
+        for (int j = 0; j < 8; ++j) {
+          INFO("lane " << j << ", x = " << xs[k + j]);
+          CHECK(same(to[j], cl[j]));
+          CHECK(to_in[j] == cl_in[j]);
+        }
+      }
+#endif
+  }
+}
+
+TEST_CASE("the AVX2 lane's exp equals the full-range exp bit for bit, whichever lanes are in the bounded range", "[exec][lanes]") {
+#if GRPO_HAVE_X86_SIMD
+  if (!grpo::simd::has_avx2()) {
+    WARN("this CPU has no AVX2: nothing to compare");
+    return;
+  }
+  // each lane drawn from the bounded range or beyond it (overflow, subnormal results, ±inf, NaN),
+  // so the vectors are all-bounded, all-unbounded and mixed
+  const float outside[] = {86.5f, 88.7f, 89.f, 200.f, -87.f, -95.f, -103.9f, -110.f, pinf, -pinf, qnan};
+  std::mt19937 rng(11);
+  std::uniform_real_distribution<float> inside(-86.f, 86.f);
+  std::uniform_int_distribution<int> pick(0, int(std::size(outside)) - 1), coin(0, 3);
+  int bad = 0, mixed = 0;
+  for (int v = 0; v < 20000; ++v) {
+    alignas(32) float x[8], got[8], want[8];
+    int out = 0;
+    for (float& e : x) {
+      const bool far = v % 3 == 0 ? false : coin(rng) == 0;  // a third of the vectors all bounded
+      e = far ? outside[pick(rng)] : inside(rng);
+      out += far;
+    }
+    mixed += out > 0 && out < 8;
+    exp_f8(x, got);
+    grpo::simd::exp_avx2_store(x, want);
+    for (int j = 0; j < 8; ++j)
+      if (!same(got[j], want[j]) && bad++ < 3) UNSCOPED_INFO("exp(" << x[j] << "): " << got[j] << " vs " << want[j]);
+  }
+  CHECK(mixed > 1000);
+  CHECK(bad == 0);
+#else
+  WARN("built without x86 SIMD: nothing to compare");
+#endif
+}
+
+TEST_CASE("mask_extent counts the non-zero bytes and finds the last, on every lane type", "[exec][lanes]") {
+  std::mt19937 rng(5);
+  for (int trial = 0; trial < 600; ++trial) {
+    const grpo::index_t n = trial < 100 ? trial : grpo::index_t(rng() % 300);
+    std::vector<std::uint8_t> m(std::size_t(n) + 1, 0);
+    const grpo::index_t live = n > 0 ? grpo::index_t(rng() % std::uint32_t(n + 1)) : 0;  // a zero tail after it
+    for (grpo::index_t j = 0; j < live; ++j) m[j] = rng() % 4 == 0 ? 0 : std::uint8_t(1 + rng() % 255);
+    m[std::size_t(n)] = 7;  // a non-zero byte just past the end: never read
+    grpo::index_t count = 0, end = 0;
+    for (grpo::index_t j = 0; j < n; ++j)
+      if (m[j] != 0) ++count, end = j + 1;
+    INFO("n = " << n << ", live = " << live);
+    const grpo::lane::extent s = grpo::lane::mask_extent<float>(m.data(), n);
+    CHECK(s.count == count);
+    CHECK(s.end == end);
+#if GRPO_HAVE_X86_SIMD
+    if (grpo::simd::has_avx2()) {
+      const grpo::lane::extent w = extent_f8(m.data(), n);
+      CHECK(w.count == count);
+      CHECK(w.end == end);
+    }
+#endif
   }
 }

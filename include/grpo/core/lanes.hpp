@@ -49,6 +49,10 @@ GRPO_HD R clamp(R x, R lo, R hi, bool& inside) {
   inside = !(x < lo) && !(x > hi);
   return x < lo ? lo : (x > hi ? hi : x);
 }
+/// x clamped to [lo, hi] given as doubles (hyper-parameters, ±inf for "no bound"): the same as
+/// clamp, and nothing at all to compute when both bounds are infinite.
+template <class L>
+GRPO_HD L clamp_to(const L& x, double lo, double hi, mask_of<L>& inside);
 GRPO_HD float exp(float x) { return ::expf(x); }
 GRPO_HD double exp(double x) { return ::exp(x); }
 GRPO_HD float log(float x) { return ::logf(x); }
@@ -92,6 +96,25 @@ GRPO_HD mask_of<L> first_lanes(index_t n) { return n > 0; }
 /// A mask that holds in every lane.
 template <class L>
 GRPO_HD mask_of<L> all_lanes() { return true; }
+template <class L>
+GRPO_HD L clamp_to(const L& x, double lo, double hi, mask_of<L>& inside) {
+  if (lo == -inf() && hi == inf()) {
+    inside = all_lanes<L>();  // what clamp gives for any x, NaN included
+    return x;
+  }
+  return clamp(x, L(lo), L(hi), inside);
+}
+/// Of n bytes (a mask row): how many are non-zero, and one past the last that is (0: none).
+struct extent {
+  index_t count = 0, end = 0;
+};
+template <class L>
+GRPO_HD extent mask_extent(const std::uint8_t* m, index_t n) {
+  extent e;
+  for (index_t j = 0; j < n; ++j)
+    if (m[j] != 0) ++e.count, e.end = j + 1;
+  return e;
+}
 
 // ---- AVX2 lanes: 8 floats -----------------------------------------------------------------------
 
@@ -148,7 +171,13 @@ GRPO_LANE_FN f8 clamp(f8 x, f8 lo, f8 hi, m8& inside) {
   inside = !((x < lo) | (x > hi));
   return _mm256_min_ps(hi.v, _mm256_max_ps(lo.v, x.v));  // NaN passes (second operands)
 }
-GRPO_LANE_FN f8 exp(f8 x) { return simd::exp_avx2(x.v); }
+/// The bounded exp when every lane is within its bound (bit for bit the full-range exp there, with
+/// fewer operations), the full-range one otherwise.
+GRPO_LANE_FN f8 exp(f8 x) {
+  const __m256 a = _mm256_andnot_ps(_mm256_set1_ps(-0.0f), x.v);
+  const __m256 ok = _mm256_cmp_ps(a, _mm256_set1_ps(float(simd::exp_bounded_limit)), _CMP_LE_OQ);
+  return _mm256_movemask_ps(ok) == 0xff ? simd::exp_avx2_bounded(x.v) : simd::exp_avx2(x.v);
+}
 GRPO_LANE_FN f8 abs(f8 x) { return _mm256_andnot_ps(_mm256_set1_ps(-0.0f), x.v); }
 GRPO_LANE_FN f8 when(m8 m, f8 x) { return _mm256_and_ps(m.v, x.v); }
 GRPO_LANE_FN m8 isfinite(f8 x) { return (x - x) == f8(0.0f); }
@@ -201,6 +230,21 @@ GRPO_LANE_FN m8 load_mask<f8>(const std::uint8_t* m, int n) {
   else for (int j = 0; j < n; ++j) bytes |= std::uint64_t(m[j]) << (8 * j);
   const __m256i w = _mm256_cvtepu8_epi32(_mm_cvtsi64_si128(static_cast<long long>(bytes)));
   return {_mm256_castsi256_ps(_mm256_cmpgt_epi32(w, _mm256_setzero_si256()))};  // bytes are >= 0
+}
+/// 32 bytes a step: the bit mask of the non-zero bytes, counted, and its highest bit.
+template <>
+GRPO_LANE_FN extent mask_extent<f8>(const std::uint8_t* m, index_t n) {
+  extent e;
+  index_t j = 0;
+  for (; j + 32 <= n; j += 32) {
+    const __m256i v = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(m + j));
+    const unsigned nz = ~unsigned(_mm256_movemask_epi8(_mm256_cmpeq_epi8(v, _mm256_setzero_si256())));
+    e.count += __builtin_popcount(nz);
+    if (nz != 0) e.end = j + 32 - __builtin_clz(nz);
+  }
+  for (; j < n; ++j)
+    if (m[j] != 0) ++e.count, e.end = j + 1;
+  return e;
 }
 #else
 #define GRPO_LANE_FN inline

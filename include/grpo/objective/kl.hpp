@@ -62,7 +62,7 @@ struct k3 {
   GRPO_HD auto term(C& c) const {
     using L = typename C::lane;
     typename C::mask inside;
-    const L x = lane::clamp(c.ref - c.logp, L(exp_min), L(exp_max), inside);
+    const L x = lane::clamp_to(c.ref - c.logp, exp_min, exp_max, inside);
     const L e = lane::exp(x), one(1.0f);
     return term_value<L>{e - x - one, lane::when(inside, one - e)};
   }

@@ -35,11 +35,15 @@
 #include <cstddef>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <utility>
 
 namespace grpo {
 
 // ---- compile-time layout of an objective ------------------------------------------------------
+
+/// The pass's own statistics: the KL term's value (while β ≠ 0) and the entropy (when given).
+inline constexpr stat_def pass_stats[] = {{"kl", stat::mean | stat::max}, {"entropy", stat::mean}};
 
 template <class O>
 struct pass_layout {
@@ -61,6 +65,22 @@ struct pass_layout {
   static constexpr auto stat_at = prefix(std::make_index_sequence<K>{}, true);
   static constexpr int sums = sum_at[K];
   static constexpr int stats = own_stats + stat_at[K];
+  /// Each statistic's stat:: flags, so that the reductions form only the extrema and sequence
+  /// means a statistic reports.
+  template <std::size_t I>
+  static constexpr void node_flags(std::array<unsigned, stats>& a) {
+    if constexpr (node_detail::stat_count_of<node<I>>() > 0)
+      for (int j = 0; j < node_detail::stat_count_of<node<I>>(); ++j)
+        a[own_stats + stat_at[I] + j] = node<I>::stats[j].flags;
+  }
+  template <std::size_t... I>
+  static constexpr std::array<unsigned, stats> flags(std::index_sequence<I...>) {
+    std::array<unsigned, stats> a{};
+    for (int j = 0; j < own_stats; ++j) a[j] = pass_stats[j].flags;
+    (node_flags<I>(a), ...);
+    return a;
+  }
+  static constexpr auto stat_flags = flags(std::make_index_sequence<K>{});
   static constexpr bool gathers = requires(const typename O::ratio_type& r,
                                            token_context<float, O, state_of<typename O::ratio_type, O>>& c) {
     r.gather(c);
@@ -70,8 +90,6 @@ struct pass_layout {
   static auto states_type(std::index_sequence<I...>) -> pack<state_of<node<I>, O>...>;
   using states = decltype(states_type(std::make_index_sequence<K>{}));
 };
-
-inline constexpr stat_def pass_stats[] = {{"kl", stat::mean | stat::max}, {"entropy", stat::mean}};
 
 /// What the token pass needs to know about a sequence.
 template <class O>
@@ -158,6 +176,7 @@ template <class O, class L>
 struct prepass_lanes {
   L tokens = L(0.0f);
   index_t count = 0;  // in-tokens counted without lanes
+  index_t end = -1;   // one past the last in-token, when the count found it (else active_end)
   L sums[pass_layout<O>::sums > 0 ? pass_layout<O>::sums : 1];
 };
 
@@ -165,12 +184,14 @@ struct prepass_lanes {
 template <class O>
 struct prepass_sums {
   double tokens = 0;
+  index_t end = -1;  // as prepass_lanes::end
   double sums[pass_layout<O>::sums > 0 ? pass_layout<O>::sums : 1] = {};
 };
 
 template <class O>
 GRPO_HD void combine(prepass_sums<O>& a, const prepass_sums<O>& b) {
   a.tokens += b.tokens;
+  a.end = b.end > a.end ? b.end : a.end;
   for (int k = 0; k < pass_layout<O>::sums; ++k) a.sums[k] += b.sums[k];
 }
 
@@ -206,8 +227,10 @@ GRPO_HD void prepass_tokens(const O& obj, const token_batch<Real>& b, index_t i,
     const std::uint8_t* m = b.mask != nullptr ? b.mask + b.flat(i, 0) : nullptr;
     if (m == nullptr) {
       for (index_t t = t0; t < end; t += step) n += end - t < W ? end - t : W;
-    } else if (step == W) {  // contiguous (a CPU thread): a byte loop the compiler vectorises
-      for (index_t t = t0; t < end; ++t) n += m[t] != 0;
+    } else if (step == W) {  // contiguous (a CPU thread): the count and the row's last in-token
+      const lane::extent e = t0 < end ? lane::mask_extent<L>(m + t0, end - t0) : lane::extent{};
+      n = e.count;
+      acc.end = e.count > 0 ? t0 + e.end : 0;
     } else {
       for (index_t t = t0; t < end; t += step)
         for (index_t j = t; j < t + W && j < end; ++j) n += m[j] != 0;
@@ -237,6 +260,7 @@ template <class O, class L>
 GRPO_HD prepass_sums<O> reduce(const prepass_lanes<O, L>& acc) {
   prepass_sums<O> p;
   p.tokens = lane::reduce_sum(acc.tokens) + double(acc.count);
+  p.end = acc.end;
   for (int k = 0; k < pass_layout<O>::sums; ++k) p.sums[k] = lane::reduce_sum(acc.sums[k]);
   return p;
 }
@@ -245,6 +269,7 @@ template <class O, class L>
 GRPO_HD void init(prepass_lanes<O, L>& acc) {
   acc.tokens = L(0.0f);
   acc.count = 0;
+  acc.end = -1;
   for (int k = 0; k < (pass_layout<O>::sums > 0 ? pass_layout<O>::sums : 1); ++k) acc.sums[k] = L(0.0f);
 }
 
@@ -255,7 +280,11 @@ GRPO_HD index_t active_end(const token_batch<Real>& b, index_t i) {
   index_t end = b.row_end(i);
   if (b.mask != nullptr) {
     const std::uint8_t* m = b.mask + i * b.T;
-    for (std::uint64_t w = 0; end >= 8; end -= 8) {  // eight bytes at a time, then one
+    for (std::uint64_t w[4]; end >= 32; end -= 32) {  // 32 bytes at a time, then 8, then one
+      __builtin_memcpy(w, m + end - 32, 32);
+      if ((w[0] | w[1] | w[2] | w[3]) != 0) break;
+    }
+    for (std::uint64_t w = 0; end >= 8; end -= 8) {
       __builtin_memcpy(&w, m + end - 8, 8);
       if (w != 0) break;
     }
@@ -277,7 +306,7 @@ GRPO_HD sequence_summary<O> finish_sequence(const O& obj, const token_batch<Real
   }
   if (!kept(obj, s.info)) return s;  // dropped: length 0, default states
   s.info.length = p.tokens;
-  s.end = s.info.length > 0 ? active_end(b, i) : 0;
+  s.end = !(s.info.length > 0) ? 0 : (p.end >= 0 ? p.end : active_end(b, i));
   for_each_node(obj, [&](auto I, const auto& node) {
     constexpr std::size_t k = decltype(I)::value;
     constexpr int off = pass_layout<O>::sum_at[k];
@@ -562,13 +591,32 @@ GRPO_HD index_t gather_tokens(const O& obj, const token_batch<Real>& b, const se
 
 // ---- (d) results --------------------------------------------------------------------------------
 
+/// Calls f(index_c<k>{}, flag_c) for every statistic k of O, where decltype(flag_c)::value are
+/// its stat:: flags: the reductions below form only the extrema and sequence means a statistic
+/// reports (the others stay ±inf), which matters on short rows.
+template <class O, class F>
+GRPO_HD void for_each_stat(F&& f) {
+  for_each_index(
+      [&](auto K) {
+        f(K, std::integral_constant<unsigned, pass_layout<O>::stat_flags[decltype(K)::value]>{});
+      },
+      std::make_index_sequence<pass_layout<O>::stats>{});
+}
+
 /// One row's sums in double (what the threads of a row combine).
 template <class O>
 struct row_result {
+  static constexpr int S = pass_layout<O>::stats;
   double loss = 0, gather = 0;
-  double sum[pass_layout<O>::stats] = {}, lo[pass_layout<O>::stats] = {}, hi[pass_layout<O>::stats] = {};
+  double sum[S] = {}, lo[S], hi[S];
   index_t first_bad = -1;
   int bad_code = 0;
+  GRPO_HD row_result() {
+    for (int k = 0; k < S; ++k) {
+      lo[k] = __builtin_huge_val();
+      hi[k] = -__builtin_huge_val();
+    }
+  }
 };
 
 template <class O, class L>
@@ -576,11 +624,12 @@ GRPO_HD row_result<O> reduce(const row_lanes<O, L>& acc) {
   row_result<O> r;
   r.loss = lane::reduce_sum(acc.loss);
   r.gather = lane::reduce_sum(acc.gather);
-  for (int k = 0; k < pass_layout<O>::stats; ++k) {
+  for_each_stat<O>([&](auto K, auto F) {
+    constexpr int k = int(decltype(K)::value);
     r.sum[k] = lane::reduce_sum(acc.stats[k].sum) + double(acc.stats[k].n);
-    r.lo[k] = lane::reduce_min(acc.stats[k].lo);
-    r.hi[k] = lane::reduce_max(acc.stats[k].hi);
-  }
+    if constexpr ((F.value & stat::min) != 0) r.lo[k] = lane::reduce_min(acc.stats[k].lo);
+    if constexpr ((F.value & stat::max) != 0) r.hi[k] = lane::reduce_max(acc.stats[k].hi);
+  });
   r.first_bad = acc.first_bad;
   r.bad_code = acc.bad_code;
   return r;
@@ -609,11 +658,12 @@ template <class O>
 GRPO_HD void combine(row_result<O>& a, const row_result<O>& b) {
   a.loss += b.loss;
   a.gather += b.gather;
-  for (int k = 0; k < pass_layout<O>::stats; ++k) {
+  for_each_stat<O>([&](auto K, auto F) {
+    constexpr int k = int(decltype(K)::value);
     a.sum[k] += b.sum[k];
-    a.lo[k] = b.lo[k] < a.lo[k] ? b.lo[k] : a.lo[k];
-    a.hi[k] = b.hi[k] > a.hi[k] ? b.hi[k] : a.hi[k];
-  }
+    if constexpr ((F.value & stat::min) != 0) a.lo[k] = b.lo[k] < a.lo[k] ? b.lo[k] : a.lo[k];
+    if constexpr ((F.value & stat::max) != 0) a.hi[k] = b.hi[k] > a.hi[k] ? b.hi[k] : a.hi[k];
+  });
   keep_first(a.first_bad, a.bad_code, b.first_bad, b.bad_code);
 }
 
@@ -642,17 +692,20 @@ GRPO_HD void add_row(pass_partial<O>& p, const sequence_summary<O>& s, const row
   p.tokens += n;
   p.sequences += 1;
   p.nonempty += n > 0 ? 1 : 0;
-  for (int k = 0; k < pass_layout<O>::stats; ++k) {
+  for_each_stat<O>([&](auto K, auto F) {
+    constexpr int k = int(decltype(K)::value);
+    constexpr unsigned fl = F.value;
     p.sum[k] += r.sum[k];
-    p.lo[k] = r.lo[k] < p.lo[k] ? r.lo[k] : p.lo[k];
-    p.hi[k] = r.hi[k] > p.hi[k] ? r.hi[k] : p.hi[k];
-    if (n > 0) {
-      const double v = r.sum[k] / n;
-      p.seq_sum[k] += v;
-      p.seq_lo[k] = v < p.seq_lo[k] ? v : p.seq_lo[k];
-      p.seq_hi[k] = v > p.seq_hi[k] ? v : p.seq_hi[k];
-    }
-  }
+    if constexpr ((fl & stat::min) != 0) p.lo[k] = r.lo[k] < p.lo[k] ? r.lo[k] : p.lo[k];
+    if constexpr ((fl & stat::max) != 0) p.hi[k] = r.hi[k] > p.hi[k] ? r.hi[k] : p.hi[k];
+    if constexpr ((fl & (stat::seq_mean | stat::seq_min | stat::seq_max)) != 0)
+      if (n > 0) {
+        const double v = r.sum[k] / n;
+        p.seq_sum[k] += v;
+        p.seq_lo[k] = v < p.seq_lo[k] ? v : p.seq_lo[k];
+        p.seq_hi[k] = v > p.seq_hi[k] ? v : p.seq_hi[k];
+      }
+  });
   keep_first(p.bad_token, p.bad_code, r.first_bad, r.bad_code);
   if (s.bad) keep_first(p.bad_sequence, p.sequence_code, s.info.index, s.bad);
 }
@@ -663,14 +716,18 @@ GRPO_HD void combine(pass_partial<O>& a, const pass_partial<O>& b) {
   a.tokens += b.tokens;
   a.sequences += b.sequences;
   a.nonempty += b.nonempty;
-  for (int k = 0; k < pass_layout<O>::stats; ++k) {
+  for_each_stat<O>([&](auto K, auto F) {
+    constexpr int k = int(decltype(K)::value);
+    constexpr unsigned fl = F.value;
     a.sum[k] += b.sum[k];
-    a.seq_sum[k] += b.seq_sum[k];
-    a.lo[k] = b.lo[k] < a.lo[k] ? b.lo[k] : a.lo[k];
-    a.hi[k] = b.hi[k] > a.hi[k] ? b.hi[k] : a.hi[k];
-    a.seq_lo[k] = b.seq_lo[k] < a.seq_lo[k] ? b.seq_lo[k] : a.seq_lo[k];
-    a.seq_hi[k] = b.seq_hi[k] > a.seq_hi[k] ? b.seq_hi[k] : a.seq_hi[k];
-  }
+    if constexpr ((fl & stat::min) != 0) a.lo[k] = b.lo[k] < a.lo[k] ? b.lo[k] : a.lo[k];
+    if constexpr ((fl & stat::max) != 0) a.hi[k] = b.hi[k] > a.hi[k] ? b.hi[k] : a.hi[k];
+    if constexpr ((fl & (stat::seq_mean | stat::seq_min | stat::seq_max)) != 0) {
+      a.seq_sum[k] += b.seq_sum[k];
+      a.seq_lo[k] = b.seq_lo[k] < a.seq_lo[k] ? b.seq_lo[k] : a.seq_lo[k];
+      a.seq_hi[k] = b.seq_hi[k] > a.seq_hi[k] ? b.seq_hi[k] : a.seq_hi[k];
+    }
+  });
   keep_first(a.bad_token, a.bad_code, b.bad_token, b.bad_code);
   keep_first(a.bad_sequence, a.sequence_code, b.bad_sequence, b.sequence_code);
 }

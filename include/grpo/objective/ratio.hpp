@@ -99,7 +99,7 @@ struct token : detail_::clamped_log {
     using L = typename C::lane;
     typename C::mask inside;
     const L x = c.logp - c.old;
-    c.log_ratio = lane::clamp(x, L(log_min), L(log_max), inside);
+    c.log_ratio = lane::clamp_to(x, log_min, log_max, inside);
     c.ratio = lane::exp(c.log_ratio);
     c.extrema(0, c.ratio);
     c.mean(1, -(approx_kl_raw ? x : c.log_ratio));

@@ -40,23 +40,23 @@ struct ppo_clip {
     using M = typename C::mask;
     const L rho = c.ratio, A = c.A, zero(0.0f), lo(1 - eps_low), hi(1 + eps_high);
     M inside;
-    const L rc = lane::clamp(rho, lo, hi, inside), cl = rc * A;
+    const L rc = lane::clamp(rho, lo, hi, inside), cl = rc * A, rA = rho * A;
     // −min(ρ'·A, clip(ρ)·A) with ρ' = min(ρ, δ); the branch taken decides the gradient
-    L capped_rho = rho;
+    L capped_rho = rho, u = rA;
     M not_capped = lane::all_lanes<L>();
     if (delta < lane::inf()) {
       capped_rho = lane::min(rho, L(delta));
       not_capped = rho <= L(delta);
+      u = capped_rho * A;
     }
-    const L u = capped_rho * A;
     const M take_u = u <= cl;
     L value = -lane::select(take_u, u, cl);
-    L d = lane::when((take_u & not_capped) | ((!take_u) & inside), -rho * A);
+    L d = lane::when((take_u & not_capped) | ((!take_u) & inside), -rA);
     const M low = (capped_rho < lo) & (A < zero), high = (capped_rho > hi) & (A > zero);
     c.count(0, low);
     c.count(1, high);
     c.count(2, low | high);
-    c.count(3, -A * rc > -A * rho);
+    c.count(3, cl < rA);  // −A·clip(ρ) > −A·ρ: negation is exact, so the same test
     if (dual_clip < lane::inf()) {  // for A < 0: ℓ = min(−c·A, ℓ₁)
       const L cap = -L(dual_clip) * A;
       const M capped = (A < zero) & (cap < value);
