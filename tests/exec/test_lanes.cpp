@@ -85,14 +85,15 @@ GRPO_LANE_KERNEL void apply_f8(const operands& o, std::vector<float> (&out)[n_op
 
 struct reduced {
   double sum, lo, hi;
-  int count, first;
+  int count, first, last;
   bool any, all;
 };
 GRPO_LANE_KERNEL reduced reduce_f8(const float* x) {
   using namespace grpo::lane;
   const f8 v = load<f8>(x, 8);
   const m8 m = v > f8(0.0f);
-  return {reduce_sum(v), reduce_min(v), reduce_max(v), popcount(m), any(m) ? first(m) : -1, any(m), all(m)};
+  return {reduce_sum(v), reduce_min(v), reduce_max(v), popcount(m), any(m) ? first(m) : -1, any(m) ? last(m) : -1,
+          any(m), all(m)};
 }
 GRPO_LANE_KERNEL void tail_f8(const float* in, const std::uint8_t* mask, int n, float* out, float* mask_out) {
   using namespace grpo::lane;
@@ -171,6 +172,10 @@ TEST_CASE("AVX2 lane reductions, masks and tails", "[exec][lanes]") {
     CHECK(r.hi == 7.0);
     CHECK(r.count == 5);
     CHECK(r.first == 1);
+    CHECK(r.last == 7);
+    const float one[8] = {-1, -1, 2, -1, -1, -1, -1, -1};
+    CHECK(reduce_f8(one).first == 2);
+    CHECK(reduce_f8(one).last == 2);
     CHECK(r.any);
     CHECK_FALSE(r.all);
     const float neg[8] = {-1, -1, -1, -1, -1, -1, -1, -1};

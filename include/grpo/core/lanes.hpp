@@ -70,6 +70,8 @@ GRPO_HD int popcount(bool m) { return m ? 1 : 0; }
 GRPO_HD bool all(bool m) { return m; }
 /// Index of the first lane where m holds (m must hold somewhere).
 GRPO_HD int first(bool) { return 0; }
+/// Index of the last lane where m holds (m must hold somewhere).
+GRPO_HD int last(bool) { return 0; }
 GRPO_HD bool test(bool m, int) { return m; }
 template <class R>
 GRPO_HD R sigmoid(const R& x) { return R(1) / (R(1) + exp(-x)); }
@@ -185,6 +187,7 @@ GRPO_LANE_FN bool any(m8 m) { return _mm256_movemask_ps(m.v) != 0; }
 GRPO_LANE_FN int popcount(m8 m) { return __builtin_popcount(unsigned(_mm256_movemask_ps(m.v))); }
 GRPO_LANE_FN bool all(m8 m) { return _mm256_movemask_ps(m.v) == 0xff; }
 GRPO_LANE_FN int first(m8 m) { return __builtin_ctz(unsigned(_mm256_movemask_ps(m.v))); }
+GRPO_LANE_FN int last(m8 m) { return 31 - __builtin_clz(unsigned(_mm256_movemask_ps(m.v))); }
 GRPO_LANE_FN bool test(m8 m, int j) { return (_mm256_movemask_ps(m.v) >> j) & 1; }
 
 /// ((a0 + a4) + (a2 + a6)) + ((a1 + a5) + (a3 + a7)) in double: a fixed order.

@@ -176,7 +176,7 @@ template <class O, class L>
 struct prepass_lanes {
   L tokens = L(0.0f);
   index_t count = 0;  // in-tokens counted without lanes
-  index_t end = -1;   // one past the last in-token, when the count found it (else active_end)
+  index_t end = -1;   // one past the last in-token this thread saw (-1: none, or not tracked)
   L sums[pass_layout<O>::sums > 0 ? pass_layout<O>::sums : 1];
 };
 
@@ -243,6 +243,7 @@ GRPO_HD void prepass_tokens(const O& obj, const token_batch<Real>& b, index_t i,
       a.in = load_in<L>(b, i, t, n);
       acc.tokens += lane::when(a.in, L(1.0f));
       if (!lane::any(a.in)) continue;
+      acc.end = t + lane::last(a.in) + 1;  // t grows: the last one set is this thread's last in-token
       load_values<L, O>(b, i, t, n, f, a);
       const sequence_info s = sequence_of(obj, b, i);
       for_each_node(obj, [&](auto I, const auto& node) {
@@ -280,11 +281,7 @@ GRPO_HD index_t active_end(const token_batch<Real>& b, index_t i) {
   index_t end = b.row_end(i);
   if (b.mask != nullptr) {
     const std::uint8_t* m = b.mask + i * b.T;
-    for (std::uint64_t w[4]; end >= 32; end -= 32) {  // 32 bytes at a time, then 8, then one
-      __builtin_memcpy(w, m + end - 32, 32);
-      if ((w[0] | w[1] | w[2] | w[3]) != 0) break;
-    }
-    for (std::uint64_t w = 0; end >= 8; end -= 8) {
+    for (std::uint64_t w = 0; end >= 8; end -= 8) {  // eight bytes at a time, then one
       __builtin_memcpy(&w, m + end - 8, 8);
       if (w != 0) break;
     }

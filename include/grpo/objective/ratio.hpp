@@ -50,6 +50,7 @@ struct sequence_mean : clamped_log {
   static constexpr int prepass_sums = 1;
   struct state {
     double log_s = 0;   // clamp(Σ_t x_t / max(T_i, 1))
+    double s = 1;       // exp(log_s), once per sequence (every token of the row shares it)
     double d_clamp = 1; // its clamp derivative
     double inv_n = 1;   // 1 / max(T_i, 1)
   };
@@ -76,13 +77,14 @@ struct sequence_mean : clamped_log {
     bool inside;
     st.log_s = lane::clamp(sums[0] * st.inv_n, log_min, log_max, inside);
     st.d_clamp = inside ? 1.0 : 0.0;
+    st.s = lane::exp(st.log_s);
     return st;
   }
   template <class C>
   GRPO_HD auto set_ratio(C& c) const {
     using L = typename C::lane;
     c.log_ratio = L(c.state().log_s);
-    c.ratio = lane::exp(c.log_ratio);
+    c.ratio = L(c.state().s);
     c.extrema(0, c.ratio);
     c.mean(1, c.old - c.logp);
   }
