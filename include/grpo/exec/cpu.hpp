@@ -174,7 +174,8 @@ status evaluate(unchecked_t, const O& obj, const token_batch<Real>& b, const gra
 /// length outside [0, T] or non-finite advantage is returned as an error naming the input and
 /// the index; so is an in-token whose loss or gradient overflows from finite inputs). In
 /// accumulate mode a checking pass that stores nothing runs first (as on CUDA), so a failure
-/// leaves the caller's gradient untouched.
+/// leaves the caller's gradient untouched; the accumulating pass is the checked one too, so the
+/// validated call instantiates one pass body per lane type, not two.
 template <class O, class Real, class Exec = exec::serial, driver::totals_source R = local_reduction>
   requires is_objective<O> && exec::is_cpu_policy<Exec>
 status evaluate(const O& obj, const token_batch<Real>& b, const gradient_out<Real>& grad,
@@ -183,7 +184,7 @@ status evaluate(const O& obj, const token_batch<Real>& b, const gradient_out<Rea
   if (grad.mode == grad_mode::accumulate && (grad.dlogp != nullptr || grad.dentropy != nullptr)) {
     objective_result probe;
     GRPO_TRY(cpu_detail::evaluate<true>(obj, b, gradient_out<Real>{}, probe, exec, reduction));
-    return cpu_detail::evaluate<false>(obj, b, grad, out, exec, reduction);
+    return cpu_detail::evaluate<true>(obj, b, grad, out, exec, reduction);
   }
   return cpu_detail::evaluate<true>(obj, b, grad, out, exec, reduction);
 }
